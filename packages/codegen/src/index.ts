@@ -1,0 +1,2 @@
+// Public API of @weft/codegen: see README.md. Empty until its issue lands.
+export {};

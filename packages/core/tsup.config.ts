@@ -1,0 +1,10 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: { index: "src/index.ts", model: "src/model.ts", "node/index": "src/node/index.ts" },
+  format: ["esm"],
+  target: "node22",
+  dts: true,
+  clean: true,
+  sourcemap: true,
+});

@@ -1,0 +1,2 @@
+// Public API of @weft/inprocess: see README.md. Empty until its issue lands.
+export {};
