@@ -1,1 +1,28 @@
+export type {
+  CallBody,
+  CallKind,
+  CallOutcome,
+  EndpointRef,
+  MeshCall,
+  MeshResponse,
+  NewCall,
+  PeerIdentity,
+  Place,
+} from "./call/call.ts";
+export { forkCall, newCall, settledResponse } from "./call/call.ts";
+export { compose, type Handler, type Interceptor, type Step, terminalStep } from "./chain/chain.ts";
+export {
+  definePlugin,
+  instantiatePlugin,
+  type Logger,
+  type Plugin,
+  type PluginContext,
+  type PluginDefinition,
+  runsIn,
+  silentLogger,
+} from "./chain/plugin.ts";
+export { type Clock, sleep, systemClock, type TimerHandle } from "./clock/clock.ts";
+export { FakeClock } from "./clock/fake-clock.ts";
 export * from "./config/index.ts";
+export { codeFromHttpStatus, codeName, httpStatusFromCode } from "./errors/codes.ts";
+export { asMeshError, ERROR_HEADER, MeshError, type Provenance } from "./errors/mesh-error.ts";

@@ -1,0 +1,48 @@
+/** A timer handle as returned by a Clock. Opaque to callers. */
+export type TimerHandle = { readonly __timer: unique symbol } | object;
+
+/**
+ * Time as every policy sees it. Injected so that timeouts, backoff, budgets, ejection and
+ * EWMA decay are tested deterministically with FakeClock, never by sleeping.
+ */
+export interface Clock {
+  /** Milliseconds, monotonic within a process (not wall time). */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Resolves after `ms` on `clock`, or rejects with the signal's reason once it aborts. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimeout(handle);
+      reject(signal?.reason);
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+interface Unrefable {
+  unref?: () => void;
+}
+
+/** The real clock: performance.now() and the platform's timers. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = globalThis.setTimeout(fn, ms);
+    // A pending policy timer must never keep a process alive on its own.
+    (t as unknown as Unrefable).unref?.();
+    return t as unknown as TimerHandle;
+  },
+  clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof globalThis.setTimeout>),
+};
