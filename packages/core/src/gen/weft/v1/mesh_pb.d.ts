@@ -19,6 +19,7 @@ export declare const file_weft_v1_mesh: GenFile;
 export declare type Mesh = Message<"weft.v1.Mesh"> & {
   /**
    * Trust domain of every workload identity: spiffe://<trust_domain>/ns/<ns>/sa/<sa>.
+   * Empty means weft.local.
    *
    * @generated from field: string trust_domain = 1;
    */
