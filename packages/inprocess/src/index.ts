@@ -1,2 +1,20 @@
-// Public API of @weft/inprocess: see README.md. Empty until its issue lands.
-export {};
+export {
+  createMeshClient,
+  type MeshClientOptions,
+  registerMeshService,
+  type SidecarProtocol,
+  sidecarTransport,
+} from "./client/create-client.ts";
+export {
+  isSidecarTarget,
+  type MeshClientTarget,
+  type MeshHost,
+  type MeshServiceOptions,
+} from "./client/target.ts";
+export type {
+  Idempotency,
+  MethodPolicy,
+  MethodPolicyTable,
+  ServiceMode,
+  SidecarTarget,
+} from "./policy/method-policy.ts";

@@ -185,7 +185,7 @@ function compileHeader(h: HeaderMatch): Matcher {
     }
     case "prefix": {
       const v = h.kind.value;
-      test = (x) => x !== null && x.startsWith(v);
+      test = (x) => x?.startsWith(v) === true;
       break;
     }
     case "regex": {

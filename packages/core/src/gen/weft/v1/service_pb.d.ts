@@ -65,6 +65,14 @@ export declare type Service = Message<"weft.v1.Service"> & {
    * @generated from field: repeated weft.v1.PluginRef plugins = 8;
    */
   plugins: PluginRef[];
+
+  /**
+   * Fully qualified RPC services this service serves ("shop.v1.InventoryService"), so
+   * a gRPC or Connect call is routed by its path to the right mesh service.
+   *
+   * @generated from field: repeated string rpc_services = 9;
+   */
+  rpcServices: string[];
 };
 
 /**
