@@ -27,6 +27,13 @@ const env = {
   ...(process.env.CI ? { NO_COLOR: "1", FORCE_COLOR: "0" } : {}),
 };
 
+// Tests run against real peers (etcd, HAProxy, h2load, Chromium): install what is missing.
+const deps = spawnSync("bash", [join(root, "tools/scripts/ensure-system-deps.sh")], { stdio: "inherit" });
+if (deps.status !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
 // A report left from an earlier run must not be counted as this run's.
 for (const dir of projectDirs) rmSync(join(dir, ".reports"), { recursive: true, force: true });
 
