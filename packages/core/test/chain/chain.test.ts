@@ -7,7 +7,7 @@ import { sleep } from "../../src/clock/clock.ts";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { ERROR_HEADER, MeshError } from "../../src/errors/mesh-error.ts";
 
-const ok = terminalStep("app", async () => settledResponse({ status: 200, code: Code.OK }));
+const ok = terminalStep("app", async () => settledResponse({ status: 200 }));
 const call = () => newCall({ kind: "unary", place: "client", service: "orders", method: "shop.v1.Orders/Get" });
 
 describe("compose", () => {

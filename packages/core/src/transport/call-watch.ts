@@ -1,0 +1,106 @@
+import { Code } from "@connectrpc/connect";
+import type { Place } from "../call/call.ts";
+import type { Clock, TimerHandle } from "../clock/clock.ts";
+import { MeshError } from "../errors/mesh-error.ts";
+import { provenance } from "./stream-errors.ts";
+
+/**
+ * Watches a call's abort signal and deadline (absolute ms on the clock) and says once, with a
+ * MeshError, why the call must stop: Canceled or DeadlineExceeded.
+ */
+export class CallWatch {
+  reason: MeshError | undefined;
+  /** Set once the request left this process: a stop after that may have had effects. */
+  sent = false;
+  readonly #clock: Clock;
+  readonly #place: Place;
+  readonly #key: string;
+  readonly #signal: AbortSignal | undefined;
+  #timer: TimerHandle | undefined;
+  #listeners: Array<(reason: MeshError) => void> = [];
+
+  constructor(clock: Clock, place: Place, key: string, signal?: AbortSignal, deadline?: number) {
+    this.#clock = clock;
+    this.#place = place;
+    this.#key = key;
+    this.#signal = signal;
+    if (signal?.aborted) {
+      this.#stop(Code.Canceled, `the call to ${key} was canceled: ${reasonText(signal.reason)}`);
+      return;
+    }
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (deadline !== undefined) {
+      const ms = deadline - clock.now();
+      if (ms <= 0) this.#stop(Code.DeadlineExceeded, `the deadline passed before the call to ${key} started`);
+      else this.#timer = clock.setTimeout(this.#onDeadline, ms);
+    }
+  }
+
+  readonly #onAbort = () => {
+    this.#stop(Code.Canceled, `the call to ${this.#key} was canceled: ${reasonText(this.#signal?.reason)}`);
+  };
+
+  readonly #onDeadline = () => {
+    this.#timer = undefined;
+    this.#stop(
+      Code.DeadlineExceeded,
+      this.sent
+        ? `deadline exceeded waiting for ${this.#key} to complete the call`
+        : `deadline exceeded before the call could be sent to ${this.#key}`,
+    );
+  };
+
+  #stop(code: Code, reason: string): void {
+    if (this.reason) return;
+    this.reason = new MeshError(code, reason, provenance(this.#place), { neverSent: !this.sent });
+    this.dispose();
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const fn of listeners) fn(this.reason);
+  }
+
+  /** Calls `fn` when the call must stop (at once if it already must); returns an unsubscribe. */
+  onStop(fn: (reason: MeshError) => void): () => void {
+    if (this.reason) {
+      fn(this.reason);
+      return noop;
+    }
+    this.#listeners.push(fn);
+    return () => {
+      const i = this.#listeners.indexOf(fn);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  /** Waits for `promise`, or rejects as soon as the call must stop. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    if (this.reason) return Promise.reject(this.reason);
+    return new Promise<T>((resolve, reject) => {
+      const off = this.onStop(reject);
+      promise.then(
+        (v) => {
+          off();
+          resolve(v);
+        },
+        (e) => {
+          off();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  dispose(): void {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
+function noop(): void {}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason ?? "aborted");
+}

@@ -1,0 +1,56 @@
+// @weft/core/transport: the socket code both data-plane shapes share.
+export { type BackoffOptions, backoffDelay, defaultBackoff } from "./backoff.ts";
+export {
+  type RequestBody,
+  type RequestInit,
+  TransportClient,
+  type TransportResponse,
+  type TunnelInit,
+} from "./client.ts";
+export { ConnectError, type ConnectPhase } from "./connect-error.ts";
+export { type MeshCredentials, meshSecureContext } from "./credentials.ts";
+export {
+  DatagramChannel,
+  DatagramDecoder,
+  encodeDatagram,
+  MAX_DATAGRAM,
+} from "./datagram.ts";
+export {
+  decodeHealthCheckResponse,
+  encodeHealthCheckRequest,
+  HEALTH_CHECK_PATH,
+  ServingStatus,
+} from "./grpc-health.ts";
+export { H2cTransport } from "./h2c.ts";
+export { MESH_INBOUND_PORT } from "./listen.ts";
+export {
+  defaultMemoryNetwork,
+  MemoryNetwork,
+  MemoryTransport,
+  type MemoryTransportOptions,
+} from "./memory.ts";
+export { MtlsH2Transport } from "./mtls-h2.ts";
+export {
+  ConnectionPool,
+  type KeepaliveOptions,
+  type PoolEndpoint,
+  type PoolOptions,
+  type PoolStats,
+} from "./pool.ts";
+export { grpcHealthProbe, httpProbe, type MeshProbeOptions, type Probe, tcpProbe } from "./probes.ts";
+export { builtinTransports, type TransportFactory, TransportRegistry } from "./registry.ts";
+export { parseAuthority, relayTcp, relayUdp } from "./relay.ts";
+export { TUNNEL_ERROR_HEADER, TUNNEL_PROTOCOL_HEADER } from "./server-core.ts";
+export { defaultServerLimits, type ServerLimits } from "./server-limits.ts";
+export { parseSpiffeId, spiffeIdOf } from "./spiffe.ts";
+export type {
+  ConnectTarget,
+  InboundTunnel,
+  ListenOptions,
+  MeshServer,
+  OpenedSession,
+  PeerInfo,
+  ServerHandlers,
+  Transport,
+  TunnelProtocol,
+} from "./transport.ts";

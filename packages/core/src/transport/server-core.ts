@@ -1,0 +1,146 @@
+import {
+  constants,
+  type Http2SecureServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
+import type { ServerLimits } from "./server-limits.ts";
+import type { InboundTunnel, PeerInfo, ServerHandlers, TunnelProtocol } from "./transport.ts";
+
+/** Header naming the tunnel protocol on a CONNECT stream; absent means tcp. */
+export const TUNNEL_PROTOCOL_HEADER = "weft-tunnel";
+/** Header carrying why a CONNECT stream was refused. */
+export const TUNNEL_ERROR_HEADER = "weft-tunnel-error";
+
+type PeerOf = (session: ServerHttp2Session) => PeerInfo;
+
+interface SessionState {
+  readonly peer: PeerInfo;
+  open: number;
+}
+
+function ignore(): void {}
+
+/**
+ * What every transport's server shares: session bookkeeping, the idle timeout, dispatch of
+ * requests and CONNECT streams with the peer's identity, and a graceful close.
+ */
+export class ServerCore {
+  readonly #handlers: ServerHandlers;
+  readonly #limits: ServerLimits;
+  readonly #sessions = new Map<ServerHttp2Session, SessionState>();
+  readonly #closed = new Set<() => void>();
+
+  constructor(handlers: ServerHandlers, limits: ServerLimits) {
+    this.#handlers = handlers;
+    this.#limits = limits;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Serves the sessions of `server`; `peerOf` says who is on the other end of each. */
+  attach(server: Http2Server | Http2SecureServer, peerOf: PeerOf): void {
+    server.on("session", (session: ServerHttp2Session) => this.#onSession(session, peerOf(session)));
+    server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+      this.#onStream(stream, headers),
+    );
+    // Session and TLS errors are per connection; they must never take the server down.
+    server.on("sessionError", ignore);
+    server.on("tlsClientError", ignore);
+  }
+
+  #onSession(session: ServerHttp2Session, peer: PeerInfo): void {
+    const state: SessionState = { peer, open: 0 };
+    this.#sessions.set(session, state);
+    session.on("error", ignore);
+    session.once("close", () => {
+      this.#sessions.delete(session);
+      for (const wake of this.#closed) wake();
+    });
+    // Only an idle session is closed: a quiet long-lived tunnel is still in use.
+    session.setTimeout(this.#limits.sessionIdleTimeoutMs, () => {
+      if (state.open === 0) session.close();
+    });
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on("error", ignore);
+    const state = this.#sessions.get(stream.session as ServerHttp2Session);
+    if (!state) {
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    state.open++;
+    stream.once("close", () => {
+      state.open--;
+    });
+    if (headers[":method"] !== "CONNECT") {
+      this.#handlers.request(stream, headers, state.peer);
+      return;
+    }
+    const tunnelHandler = this.#handlers.tunnel;
+    if (!tunnelHandler) {
+      stream.respond(
+        { ":status": 501, [TUNNEL_ERROR_HEADER]: "this server accepts no tunnels" },
+        { endStream: true },
+      );
+      return;
+    }
+    tunnelHandler(inboundTunnel(stream, headers, state.peer));
+  }
+
+  /** GOAWAY to every session; after `graceMs`, destroys those still open. */
+  async closeSessions(graceMs: number): Promise<void> {
+    for (const session of this.#sessions.keys()) session.close();
+    if (this.#sessions.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        if (this.#sessions.size > 0) return;
+        clearTimeout(timer);
+        this.#closed.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        for (const session of this.#sessions.keys()) session.destroy();
+      }, graceMs);
+      this.#closed.add(done);
+    });
+  }
+}
+
+function inboundTunnel(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  peer: PeerInfo,
+): InboundTunnel {
+  const protocol: TunnelProtocol = headers[TUNNEL_PROTOCOL_HEADER] === "udp" ? "udp" : "tcp";
+  let answered = false;
+  return {
+    authority: headers[":authority"] ?? "",
+    protocol,
+    peer,
+    headers,
+    accept() {
+      if (answered) throw new Error(`tunnel to ${headers[":authority"]} was already answered`);
+      answered = true;
+      stream.respond({ ":status": 200 });
+      return stream;
+    },
+    reject(status, reason) {
+      if (answered || stream.destroyed) return;
+      answered = true;
+      const head: Record<string, string | number> = { ":status": status };
+      if (reason) head[TUNNEL_ERROR_HEADER] = reason;
+      stream.respond(head, { endStream: true });
+    },
+  };
+}
+
+/** Peer info for a session whose socket proves nothing (h2c). */
+export function plaintextPeer(session: ServerHttp2Session): PeerInfo {
+  return { identity: undefined, secure: false, remoteAddress: session.socket?.remoteAddress };
+}
