@@ -1,0 +1,50 @@
+import type { MeshCall, MeshResponse } from "../call/call.ts";
+import type { Handler } from "../chain/chain.ts";
+import type { Clock } from "../clock/clock.ts";
+import type { MeshError } from "../errors/mesh-error.ts";
+import type { LinkedAbort } from "./linked-abort.ts";
+
+/**
+ * Runs `next(call)` against a timer of `ms`: when it fires first, `link` (whose signal the
+ * call carries) is aborted with `expire()`'s error and the promise rejects with it. Once a
+ * response head is in, the timer still runs until the response settles, so a stream that
+ * outlives its deadline is cut through the signal.
+ */
+export function raceTimer(
+  clock: Clock,
+  next: Handler,
+  call: MeshCall,
+  link: LinkedAbort,
+  ms: number,
+  expire: () => MeshError,
+): Promise<MeshResponse> {
+  return new Promise<MeshResponse>((resolve, reject) => {
+    let answered = false;
+    const timer = clock.setTimeout(() => {
+      const err = expire();
+      link.abort(err);
+      if (!answered) {
+        answered = true;
+        reject(err);
+      }
+    }, ms);
+    const release = () => {
+      clock.clearTimeout(timer);
+      link.unlink();
+    };
+    next(call).then(
+      (res) => {
+        if (answered) return;
+        answered = true;
+        res.settled.then(release, release);
+        resolve(res);
+      },
+      (err: unknown) => {
+        release();
+        if (answered) return;
+        answered = true;
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,59 @@
+import { Code } from "@connectrpc/connect";
+import type { MeshCall, MeshResponse } from "../call/call.ts";
+import type { Handler, Interceptor } from "../chain/chain.ts";
+import { definePlugin, type PluginContext } from "../chain/plugin.ts";
+import { MeshError } from "../errors/mesh-error.ts";
+import { writeDeadlineHeaders } from "./deadline-headers.ts";
+import { raceTimer } from "./deadline-race.ts";
+import { LinkedAbort } from "./linked-abort.ts";
+import { PER_TRY_TIMEOUT_PLUGIN } from "./retry-on.ts";
+import { formatMs } from "./timeout.ts";
+
+export interface PerTryTimeoutOptions {
+  perTryMs: number;
+}
+
+/**
+ * Bounds each attempt (the innermost resilience step, so it times what the endpoint
+ * takes). Where the call's deadline comes first, that deadline governs and this step only
+ * writes the time remaining; otherwise the attempt's signal is aborted after `perTryMs`
+ * and the attempt fails with DeadlineExceeded, which the retry step always retries.
+ */
+export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: PluginContext): Interceptor {
+  const perTryMs = options.perTryMs;
+  if (!(perTryMs > 0)) throw new Error(`per-try timeout must be > 0 ms, got ${perTryMs}`);
+  const { clock, place } = ctx;
+  return (next: Handler): Handler =>
+    (call: MeshCall): Promise<MeshResponse> => {
+      const now = clock.now();
+      if (call.deadline !== undefined && call.deadline <= now + perTryMs) {
+        writeDeadlineHeaders(call.headers, call.deadline - now);
+        return next(call);
+      }
+      writeDeadlineHeaders(call.headers, perTryMs);
+      const link = new LinkedAbort(call.signal);
+      const attempt: MeshCall = { ...call, deadline: now + perTryMs, signal: link.signal };
+      return raceTimer(clock, next, attempt, link, perTryMs, () => {
+        return new MeshError(
+          Code.DeadlineExceeded,
+          `per-try timeout of ${formatMs(perTryMs)} exceeded on attempt ${call.attempt}`,
+          { place, plugin: PER_TRY_TIMEOUT_PLUGIN, policy: call.route ?? "" },
+        );
+      });
+    };
+}
+
+export const perTryTimeoutPlugin = definePlugin<PerTryTimeoutOptions>({
+  name: PER_TRY_TIMEOUT_PLUGIN,
+  places: ["client", "sidecar-outbound"],
+  parseOptions: (raw) => {
+    const ms = raw.perTryMs;
+    if (typeof ms !== "number" || !(ms > 0)) {
+      throw new Error(
+        `per-try-timeout: option perTryMs must be a number of ms > 0, got ${JSON.stringify(ms)}`,
+      );
+    }
+    return { perTryMs: ms };
+  },
+  create: (options, ctx) => perTryTimeoutInterceptor(options, ctx),
+});

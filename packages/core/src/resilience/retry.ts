@@ -1,0 +1,133 @@
+import { forkCall, type MeshCall, type MeshResponse } from "../call/call.ts";
+import type { Handler, Interceptor } from "../chain/chain.ts";
+import { definePlugin, type PluginContext } from "../chain/plugin.ts";
+import { sleep } from "../clock/clock.ts";
+import { asMeshError } from "../errors/mesh-error.ts";
+import { type RetryOn, type RetryPolicy, RetryPolicySchema } from "../gen/weft/v1/policy_pb.js";
+import { RETRY_BUDGET_EXHAUSTED, RETRY_COUNT } from "./attributes.ts";
+import { type BackoffOptions, backoffDelay, backoffOptionsFromProto, DEFAULT_BACKOFF } from "./backoff.ts";
+import { writeDeadlineHeaders } from "./deadline-headers.ts";
+import { msFromDuration } from "./duration.ts";
+import { LastFailure } from "./last-failure.ts";
+import { LinkedAbort } from "./linked-abort.ts";
+import { policyFromJson } from "./plugin-options.ts";
+import { PerService, type ResilienceState, sharedResilienceState } from "./resilience-state.ts";
+import type { RetryBudgetOptions, RetryBudgetWindow } from "./retry-budget.ts";
+import { retryBudgetOptionsFromProto } from "./retry-budget.ts";
+import { RetryConditions } from "./retry-on.ts";
+
+export interface RetryOptions {
+  /** Total attempts, the first included; 1 means no retry. */
+  attempts: number;
+  /** Per-try timeout; applied by the per-try timeout step, carried here as the proto has it. */
+  perTryTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** Conditions to retry on; empty means connect failure, refused stream, unavailable, reset. */
+  retryOn?: readonly RetryOn[];
+  /** Shared per destination service; no budget means only `attempts` limits retries. */
+  budget?: RetryBudgetOptions;
+  /** Retry calls that are not idempotent even when they may have reached the server. */
+  retryNonIdempotent?: boolean;
+  /** Uniform in [0, 1); Math.random unless a test injects one. */
+  random?: () => number;
+  /** Where the budget lives; the clock's shared state unless given. */
+  state?: ResilienceState;
+}
+
+export function retryOptionsFromProto(policy: RetryPolicy): RetryOptions {
+  return {
+    attempts: Math.max(1, policy.attempts),
+    perTryTimeoutMs: msFromDuration(policy.perTryTimeout),
+    backoff: backoffOptionsFromProto(policy.backoff),
+    retryOn: policy.retryOn,
+    budget: policy.budget ? retryBudgetOptionsFromProto(policy.budget) : undefined,
+    retryNonIdempotent: policy.retryNonIdempotent,
+  };
+}
+
+/**
+ * Retries failed attempts: each attempt is a fork of the call with its own AbortController
+ * linked to the caller's signal, separated by exponential backoff with full jitter on the
+ * injected clock, within the attempts, the retry budget of the destination service and the
+ * call's deadline. A call that is not idempotent is retried only when the failure proves
+ * the request never left (or the policy says so); a body that cannot be replayed never is.
+ * When retrying stops, the last failure is what the caller gets: the error, or the failure
+ * response as it came.
+ */
+export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Interceptor {
+  const attempts = Math.max(1, Math.floor(options.attempts));
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const conditions = new RetryConditions(options.retryOn ?? []);
+  const random = options.random ?? Math.random;
+  const retryNonIdempotent = options.retryNonIdempotent ?? false;
+  const { clock, place } = ctx;
+  const budgetOptions = options.budget;
+  const state = options.state ?? sharedResilienceState(clock);
+  const budgets = budgetOptions
+    ? new PerService<RetryBudgetWindow>(place, (key) => state.budget(key, budgetOptions))
+    : undefined;
+
+  return (next: Handler): Handler =>
+    async (call: MeshCall): Promise<MeshResponse> => {
+      if (attempts === 1 || !call.body.replayable) return next(call);
+      const budget = budgets?.for(call);
+      budget?.recordRequest();
+      const mayResend = call.idempotent || retryNonIdempotent;
+      const failure = new LastFailure(place, "retry");
+      for (let attempt = 1; ; attempt++) {
+        const link = new LinkedAbort(call.signal);
+        const attemptCall = forkCall(call, { attempt, signal: link.signal });
+        if (call.deadline !== undefined)
+          writeDeadlineHeaders(attemptCall.headers, call.deadline - clock.now());
+        if (attempt > 1) call.attributes.set(RETRY_COUNT, attempt - 1);
+        try {
+          const res = await next(attemptCall);
+          if (!conditions.response(res)) {
+            failure.drop();
+            res.settled.then(link.unlinkLater, link.unlinkLater);
+            return res;
+          }
+          failure.answeredWith(res, link);
+        } catch (err) {
+          link.unlink();
+          const e = asMeshError(err, { place, plugin: "retry", policy: call.route ?? "" });
+          if (!conditions.error(e)) {
+            failure.drop();
+            throw e;
+          }
+          failure.failedWith(e);
+        }
+
+        if (attempt >= attempts) return failure.giveUp(undefined);
+        if (!mayResend && !failure.neverSent) return failure.giveUp(undefined);
+        if (call.signal.aborted) {
+          failure.drop();
+          throw asMeshError(call.signal.reason, { place, plugin: "retry", policy: call.route ?? "" });
+        }
+        const delay = backoffDelay(attempt, backoff, random);
+        // A retry that cannot start before the deadline would only turn the real failure
+        // into a timeout.
+        if (call.deadline !== undefined && clock.now() + delay >= call.deadline)
+          return failure.giveUp(undefined);
+        if (budget && !budget.tryRetry()) {
+          const note = budget.describe();
+          call.attributes.set(RETRY_BUDGET_EXHAUSTED, note);
+          return failure.giveUp(note);
+        }
+        if (delay <= 0) continue;
+        try {
+          await sleep(clock, delay, call.signal);
+        } catch (reason) {
+          failure.drop();
+          throw asMeshError(reason, { place, plugin: "retry", policy: call.route ?? "" });
+        }
+      }
+    };
+}
+
+export const retryPlugin = definePlugin<RetryOptions>({
+  name: "retry",
+  places: ["client", "sidecar-outbound"],
+  parseOptions: (raw) => retryOptionsFromProto(policyFromJson("retry", RetryPolicySchema, raw)),
+  create: (options, ctx) => retryInterceptor(options, ctx),
+});

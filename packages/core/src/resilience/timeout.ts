@@ -1,0 +1,111 @@
+import { Code } from "@connectrpc/connect";
+import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
+import type { Handler, Interceptor } from "../chain/chain.ts";
+import { definePlugin, type PluginContext } from "../chain/plugin.ts";
+import type { Clock } from "../clock/clock.ts";
+import { MeshError } from "../errors/mesh-error.ts";
+import { type TimeoutPolicy, TimeoutPolicySchema } from "../gen/weft/v1/policy_pb.js";
+import { attemptsStarted } from "./attributes.ts";
+import { deadlineFromHeaders, writeDeadlineHeaders } from "./deadline-headers.ts";
+import { raceTimer } from "./deadline-race.ts";
+import { msFromDuration } from "./duration.ts";
+import { LinkedAbort } from "./linked-abort.ts";
+import { policyFromJson } from "./plugin-options.ts";
+
+export interface TimeoutOptions {
+  /** Whole call, every attempt included; unset means only a deadline the caller sent applies. */
+  requestMs?: number;
+}
+
+export function timeoutOptionsFromProto(policy: TimeoutPolicy | undefined): TimeoutOptions {
+  const requestMs = msFromDuration(policy?.request);
+  // A zero Duration is how YAML says "no timeout" (Envoy's convention).
+  return { requestMs: requestMs ? requestMs : undefined };
+}
+
+/**
+ * Bounds a call by its deadline: the shortest of the call's own, the one the caller sent
+ * (`grpc-timeout`, `connect-timeout-ms`) and the configured request timeout. The deadline
+ * is set on the call and the time remaining written to both headers for the next hop.
+ * When it passes, the call's signal is aborted (so attempts and the transport stop) and
+ * the call fails with DeadlineExceeded; for a stream, the signal is aborted even after
+ * the head has come, until the stream has settled.
+ */
+export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext): Interceptor {
+  const requestMs = options.requestMs !== undefined && options.requestMs > 0 ? options.requestMs : undefined;
+  const { clock, place } = ctx;
+  return (next: Handler): Handler =>
+    (call: MeshCall): Promise<MeshResponse> => {
+      const now = clock.now();
+      let deadline = call.deadline;
+      let source = "call";
+      const sent = deadlineFromHeaders(call.headers, now);
+      if (sent !== undefined && (deadline === undefined || sent < deadline)) {
+        deadline = sent;
+        source = "caller";
+      }
+      if (requestMs !== undefined && (deadline === undefined || now + requestMs < deadline)) {
+        deadline = now + requestMs;
+        source = "route";
+      }
+      if (deadline === undefined) return next(call);
+      return withDeadline(clock, place, next, call, deadline, now, source);
+    };
+}
+
+function withDeadline(
+  clock: Clock,
+  place: Place,
+  next: Handler,
+  call: MeshCall,
+  deadline: number,
+  now: number,
+  source: string,
+): Promise<MeshResponse> {
+  const budget = deadline - now;
+  const expired = () =>
+    new MeshError(
+      Code.DeadlineExceeded,
+      `deadline of ${formatMs(budget)} (${sourceName(source)}) exceeded after ${plural(attemptsStarted(call.attributes), "attempt")}`,
+      { place, plugin: "timeout", policy: call.route ?? "" },
+    );
+  if (budget <= 0) {
+    return Promise.reject(
+      new MeshError(
+        Code.DeadlineExceeded,
+        `deadline (${sourceName(source)}) had already passed when the call arrived`,
+        { place, plugin: "timeout", policy: call.route ?? "" },
+      ),
+    );
+  }
+  const link = new LinkedAbort(call.signal);
+  const bounded: MeshCall = { ...call, deadline, signal: link.signal };
+  writeDeadlineHeaders(bounded.headers, budget);
+  return raceTimer(clock, next, bounded, link, budget, expired);
+}
+
+function sourceName(source: string): string {
+  switch (source) {
+    case "caller":
+      return "sent by the caller";
+    case "route":
+      return "request timeout";
+    default:
+      return "set on the call";
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${Math.round(ms * 1000) / 1000}ms`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+export const timeoutPlugin = definePlugin<TimeoutOptions>({
+  name: "timeout",
+  parseOptions: (raw) => timeoutOptionsFromProto(policyFromJson("timeout", TimeoutPolicySchema, raw)),
+  create: (options, ctx) => timeoutInterceptor(options, ctx),
+});
