@@ -1,6 +1,6 @@
 // Test certificates: a mesh CA and SPIFFE X.509-SVID leaves, made in memory with WebCrypto.
 // @peculiar/x509 (tsyringe) needs Reflect metadata; core's identity folder provides the shim.
-import "../../src/identity/reflect-metadata.ts";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import type { MeshCredentials } from "../../src/transport/index.ts";
 

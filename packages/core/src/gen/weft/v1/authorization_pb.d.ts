@@ -127,8 +127,10 @@ export declare type AuthorizationRule = Message<"weft.v1.AuthorizationRule"> & {
   headers: { [key: string]: string };
 
   /**
-   * A CEL expression over `source` (principal, namespace, service), `request`
-   * (method, path, headers) and `destination` (service, namespace); must be true.
+   * A CEL expression that must be true, over `source` (principal, namespace,
+   * service_account, trust_domain), `request` (method, path, http_method, headers) and
+   * `destination` (service, namespace). One that cannot be evaluated fails closed: an
+   * ALLOW rule does not match and a DENY rule applies.
    *
    * @generated from field: string when = 8;
    */
