@@ -1,5 +1,5 @@
 export { type AccessLogOptions, type AccessRecord, accessLogPlugin } from "./access-log-plugin.ts";
-export { attemptsOf, noteRetry } from "./attempts.ts";
+export { attemptsOf } from "./attempts.ts";
 export { RollingWindow, type RollingWindowOptions, type WindowStats } from "./latency-window.ts";
 export {
   DURATION_BUCKETS,

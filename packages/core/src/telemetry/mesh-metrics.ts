@@ -1,7 +1,6 @@
 import { Registry } from "prom-client";
 import type { MeshCall, Place } from "../call/call.ts";
 import { type Clock, systemClock } from "../clock/clock.ts";
-import { noteRetry } from "./attempts.ts";
 import { RollingWindow, type RollingWindowOptions, type WindowStats } from "./latency-window.ts";
 import { codeLabel, NO_CODE, statusClassLabel } from "./outcome.ts";
 import { type CounterSeries, HistogramFamily, type HistogramSeries, ValueFamily } from "./prom-families.ts";
@@ -21,14 +20,11 @@ export interface EjectionEvent {
 
 /** What other steps of the chain report to telemetry. */
 export interface TelemetryHooks {
-  /** One more attempt of `call` beyond the first (retry or hedge). */
-  recordRetry(call: MeshCall): void;
   recordEjection(event: EjectionEvent): void;
 }
 
-/** Hooks that only note retries on the call (so the access log still counts attempts). */
+/** Hooks that record nothing. */
 export const noTelemetryHooks: TelemetryHooks = {
-  recordRetry: noteRetry,
   recordEjection() {},
 };
 
@@ -126,11 +122,12 @@ export class MeshMetrics implements TelemetryHooks {
     return this.registry.contentType;
   }
 
-  recordRetry(call: MeshCall): void {
-    noteRetry(call);
+  /** Counts `retries` attempts of `call` beyond the first (retries or hedges). */
+  recordRetries(call: MeshCall, retries: number): void {
     const svc = this.forPlace(call.place).service(call.service, call.namespace);
-    svc.retry(call.route ?? "").value++;
-    svc.window.recordRetry(this.clock.now());
+    svc.retry(call.route ?? "").value += retries;
+    const now = this.clock.now();
+    for (let i = 0; i < retries; i++) svc.window.recordRetry(now);
   }
 
   recordEjection(event: EjectionEvent): void {

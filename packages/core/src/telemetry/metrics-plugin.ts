@@ -1,6 +1,7 @@
 import type { Code } from "@connectrpc/connect";
 import type { MeshResponse } from "../call/call.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
+import { attemptsStarted } from "../resilience/attributes.ts";
 import type { MeshMetrics } from "./mesh-metrics.ts";
 import { rejectUnknownOptions } from "./options.ts";
 import {
@@ -45,6 +46,8 @@ export function metricsPlugin(metrics: MeshMetrics): PluginDefinition<MetricsPlu
         const finish = (code: Code | undefined, status: number): void => {
           const end = clock.now();
           flight.value--;
+          const retries = attemptsStarted(call.attributes) - 1;
+          if (retries > 0) metrics.recordRetries(call, retries);
           const ms = end - start;
           const c = codeIndex(code);
           svc.edge(call.route ?? "", peer).complete(c, statusClassIndex(status), ms / 1000);

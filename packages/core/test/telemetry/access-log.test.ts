@@ -7,6 +7,7 @@ import { instantiatePlugin } from "../../src/chain/plugin.ts";
 import { sleep } from "../../src/clock/clock.ts";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { ERROR_HEADER, MeshError } from "../../src/errors/mesh-error.ts";
+import { RETRY_COUNT } from "../../src/resilience/attributes.ts";
 import { accessLogPlugin } from "../../src/telemetry/access-log-plugin.ts";
 import { MeshMetrics } from "../../src/telemetry/mesh-metrics.ts";
 import { endpoint, pluginContext, streamingResponse } from "./helpers.ts";
@@ -47,7 +48,7 @@ describe("access-log plugin", () => {
       interceptor: (next: Handler) => async (c: MeshCall) => {
         c.route = "reads";
         await sleep(clock, 30);
-        metrics.recordRetry(c);
+        c.attributes.set(RETRY_COUNT, 1);
         const attempt = { ...c, attempt: 2, endpoint };
         return next(attempt);
       },

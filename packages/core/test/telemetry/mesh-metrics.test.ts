@@ -201,8 +201,7 @@ describe("metrics plugin", () => {
     const metrics = new MeshMetrics({ clock });
     const c = call("client");
     c.route = "reads";
-    metrics.recordRetry(c);
-    metrics.recordRetry(c);
+    metrics.recordRetries(c, 2);
     metrics.recordEjection({
       place: "client",
       service: "orders",
