@@ -204,7 +204,8 @@ export declare type OutlierDetection = Message<"weft.v1.OutlierDetection"> & {
   consecutiveFailures: number;
 
   /**
-   * Ejection time; doubled each time the same endpoint is ejected again.
+   * Ejection time, multiplied by the number of times the endpoint has been ejected
+   * (Envoy), capped at max_ejection_time.
    *
    * @generated from field: google.protobuf.Duration base_ejection_time = 2;
    */

@@ -1,0 +1,7 @@
+export { HealthChecker, type HealthCheckerHooks, type Probe } from "./health-checker.ts";
+export {
+  type HealthCheckOptions,
+  healthCheckOptionsFromProto,
+  type ResolvedHealthCheckOptions,
+  resolveHealthCheckOptions,
+} from "./options.ts";
