@@ -1,3 +1,5 @@
+export * from "./authz/index.ts";
+export * from "./balancer/index.ts";
 export type {
   CallBody,
   CallKind,
@@ -12,6 +14,7 @@ export type {
 export { forkCall, newCall, settledResponse } from "./call/call.ts";
 export { compose, type Handler, type Interceptor, type Step, terminalStep } from "./chain/chain.ts";
 export {
+  createPlugin,
   definePlugin,
   instantiatePlugin,
   type Logger,
@@ -24,5 +27,13 @@ export {
 export { type Clock, sleep, systemClock, type TimerHandle } from "./clock/clock.ts";
 export { FakeClock } from "./clock/fake-clock.ts";
 export * from "./config/index.ts";
+export * from "./endpoints/index.ts";
 export { codeFromHttpStatus, codeName, httpStatusFromCode } from "./errors/codes.ts";
 export { asMeshError, ERROR_HEADER, MeshError, type Provenance } from "./errors/mesh-error.ts";
+export * from "./health/index.ts";
+export * from "./identity/index.ts";
+export * from "./outlier/index.ts";
+export * from "./resilience/index.ts";
+export * from "./routing/index.ts";
+export * from "./runtime/index.ts";
+export * from "./telemetry/index.ts";

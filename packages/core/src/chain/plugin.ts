@@ -48,13 +48,21 @@ export function definePlugin<Options = Record<string, unknown>>(
   return def;
 }
 
-/** Creates a plugin instance from a definition and raw options. */
+/** Creates a plugin instance from a definition and raw (JSON) options, as configuration gives them. */
 export function instantiatePlugin<Options>(
   def: PluginDefinition<Options>,
   raw: Record<string, unknown>,
   ctx: PluginContext,
 ): Plugin {
-  const options = def.parseOptions ? def.parseOptions(raw) : (raw as Options);
+  return createPlugin(def, def.parseOptions ? def.parseOptions(raw) : (raw as Options), ctx);
+}
+
+/** Creates a plugin instance from a definition and typed options, as code gives them. */
+export function createPlugin<Options>(
+  def: PluginDefinition<Options>,
+  options: Options,
+  ctx: PluginContext,
+): Plugin {
   const made = def.create(options, ctx);
   const body = typeof made === "function" ? { interceptor: made } : made;
   return { ...body, name: def.name, places: def.places };
