@@ -11,6 +11,8 @@ export {
   type MeshHost,
   type MeshServiceOptions,
 } from "./client/target.ts";
+export { createMesh, type Mesh, type MeshHealth } from "./mesh/create-mesh.ts";
+export type { CreateMeshOptions } from "./mesh/options.ts";
 export type {
   Idempotency,
   MethodPolicy,

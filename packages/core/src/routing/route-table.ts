@@ -49,10 +49,14 @@ export class RouteTable {
   readonly #services = new Map<string, Service>();
   readonly #routes = new Map<string, CompiledRoute[]>();
   readonly #defaults = new Map<string, RouteDecision>();
+  readonly #byRpcService = new Map<string, Service>();
 
   constructor(config: MeshConfig) {
     this.#config = config;
-    for (const s of config.services) this.#services.set(key(s.namespace, s.name), s);
+    for (const s of config.services) {
+      this.#services.set(key(s.namespace, s.name), s);
+      for (const rpc of s.rpcServices) this.#byRpcService.set(rpc, s);
+    }
     const sorted = [...config.routes].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
     for (const route of sorted) {
       const k = key(route.namespace, route.service);
@@ -65,6 +69,11 @@ export class RouteTable {
   /** The service definition, if the configuration has one. */
   service(namespace: string, name: string): Service | undefined {
     return this.#services.get(key(namespace, name));
+  }
+
+  /** The mesh service that serves an RPC service ("shop.v1.InventoryService"), per Service.rpc_services. */
+  serviceForRpc(typeName: string): Service | undefined {
+    return this.#byRpcService.get(typeName);
   }
 
   get config(): MeshConfig {

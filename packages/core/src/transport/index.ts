@@ -54,3 +54,4 @@ export type {
   Transport,
   TunnelProtocol,
 } from "./transport.ts";
+export { type ErrorResponse, errorResponse } from "./error-response.ts";

@@ -1,0 +1,81 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type {
+  UniversalClientFn,
+  UniversalClientRequest,
+  UniversalClientResponse,
+} from "@connectrpc/connect/protocol";
+import { type DataPlane, ERROR_HEADER, MeshError, newCall } from "@weft/core";
+import type { MethodInfo } from "./method-table.ts";
+
+/** Bodies larger than this are streamed, not buffered, and so never retried. */
+const MAX_REPLAY_BYTES = 1 << 20;
+
+/**
+ * connect's HTTP client seam: every request a connect-es client makes runs through the
+ * outbound chain of the data plane. connect keeps the protocol (framing, codecs, errors);
+ * the mesh decides where each attempt goes and what happens when it fails.
+ */
+export function meshHttpClient(
+  dataPlane: DataPlane,
+  methods: ReadonlyMap<string, MethodInfo>,
+  meshService: () => { service: string; namespace: string },
+): UniversalClientFn {
+  return async (req: UniversalClientRequest): Promise<UniversalClientResponse> => {
+    const path = new URL(req.url).pathname;
+    const method = methods.get(path);
+    if (!method)
+      throw new ConnectError(`${path} is not a method of this client's service`, Code.Unimplemented);
+    const target = meshService();
+    const unaryRequest = method.kind === "unary" || method.kind === "server_streaming";
+    const body = unaryRequest && req.body ? await collect(req.body) : req.body;
+    const call = newCall({
+      kind: method.kind,
+      place: "client",
+      service: target.service,
+      namespace: target.namespace,
+      method: method.name,
+      path,
+      httpMethod: req.method,
+      headers: req.header,
+      idempotent: method.idempotent,
+      signal: req.signal,
+      body: { replayable: body === undefined || body instanceof Uint8Array, value: body },
+    });
+    try {
+      const res = await dataPlane.outbound(call, method.defaults);
+      return res.body as UniversalClientResponse;
+    } catch (e) {
+      throw toConnectError(e);
+    }
+  };
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of body) {
+    chunks.push(c);
+    size += c.length;
+    if (size > MAX_REPLAY_BYTES) return concatThen(chunks, body);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+async function* concatThen(head: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  yield* head;
+  yield* rest;
+}
+
+/** A mesh failure as the error a connect-es caller catches, with its provenance attached. */
+export function toConnectError(e: unknown): unknown {
+  if (!(e instanceof MeshError)) return e;
+  const metadata = new Headers({ [ERROR_HEADER]: e.toHeader() });
+  return new ConnectError(e.message, e.code, metadata, undefined, e);
+}

@@ -1,0 +1,101 @@
+import { Code } from "@connectrpc/connect";
+import type { UniversalClientResponse } from "@connectrpc/connect/protocol";
+import {
+  type CallOutcome,
+  codeFromHttpStatus,
+  type Handler,
+  type MeshCall,
+  MeshError,
+  type MeshResponse,
+  type Place,
+} from "@weft/core";
+import type { RequestBody, TransportClient, TransportResponse } from "@weft/core/transport";
+
+/**
+ * The terminal of the in-process outbound chain: sends one attempt to the endpoint the
+ * balancer picked, over the pooled mesh wire, and answers with connect's universal response.
+ * Unary responses are read whole first, so the retry step can judge their gRPC status.
+ */
+export function meshSend(client: TransportClient, place: Place): Handler {
+  return async (call: MeshCall): Promise<MeshResponse> => {
+    const endpoint = call.endpoint;
+    if (!endpoint) {
+      throw new MeshError(Code.Internal, "no endpoint was picked for the call", {
+        place,
+        plugin: "transport",
+        policy: "",
+      });
+    }
+    const res = await client.request(endpoint, {
+      method: call.httpMethod,
+      path: call.path,
+      authority: `${call.service}.${call.namespace}`,
+      headers: call.headers,
+      body: call.body.value as RequestBody | undefined,
+      signal: call.signal,
+      deadline: call.deadline,
+      expectedIdentity: endpoint.identity || call.destination?.spiffeId,
+    });
+    if (call.kind === "unary" || call.kind === "client_streaming") return buffered(res, endpoint);
+    return streamed(res, endpoint);
+  };
+}
+
+async function buffered(res: TransportResponse, endpoint: MeshResponse["endpoint"]): Promise<MeshResponse> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of res.body) chunks.push(chunk as Uint8Array);
+  const trailer = await res.trailers;
+  const code = statusCode(res.status, res.headers, trailer);
+  const universal: UniversalClientResponse = {
+    status: res.status,
+    header: res.headers,
+    body: replay(chunks),
+    trailer,
+  };
+  return {
+    status: res.status,
+    headers: res.headers,
+    code,
+    body: universal,
+    endpoint,
+    settled: Promise.resolve({ code, status: res.status }),
+  };
+}
+
+function streamed(res: TransportResponse, endpoint: MeshResponse["endpoint"]): MeshResponse {
+  const trailer = new Headers();
+  const early = statusCode(res.status, res.headers, undefined);
+  const settled: Promise<CallOutcome> = res.trailers.then((t) => {
+    t.forEach((v, k) => {
+      trailer.set(k, v);
+    });
+    return { code: statusCode(res.status, res.headers, t), status: res.status };
+  });
+  settled.catch(() => {});
+  async function* body(): AsyncIterable<Uint8Array> {
+    for await (const chunk of res.body) yield chunk as Uint8Array;
+    // connect reads the trailer once the body ends: they must be in place by then.
+    await settled;
+  }
+  const universal: UniversalClientResponse = {
+    status: res.status,
+    header: res.headers,
+    body: body(),
+    trailer,
+  };
+  return { status: res.status, headers: res.headers, code: early, body: universal, endpoint, settled };
+}
+
+async function* replay(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
+  for (const c of chunks) yield c;
+}
+
+/** The call's code: grpc-status (trailers, or headers when trailers-only), else from HTTP. */
+export function statusCode(status: number, headers: Headers, trailer: Headers | undefined): Code | undefined {
+  const grpc = trailer?.get("grpc-status") ?? headers.get("grpc-status");
+  if (grpc !== null && grpc !== undefined) {
+    const n = Number(grpc);
+    return n === 0 ? undefined : (n as Code);
+  }
+  return codeFromHttpStatus(status);
+}

@@ -1,0 +1,185 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import { createConnectRouter, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
+import { DataPlane, systemClock, type TrafficSnapshot } from "@weft/core";
+import { MeshConfigSchema } from "@weft/core/model";
+import { loadMeshConfigFiles } from "@weft/core/node";
+import {
+  H2cTransport,
+  type MeshCredentials,
+  type MeshServer,
+  MtlsH2Transport,
+  TransportClient,
+  type Transport as WireTransport,
+} from "@weft/core/transport";
+import { meshHttpClient } from "../client/mesh-http-client.ts";
+import { methodTable } from "../client/method-table.ts";
+import { meshSend } from "../client/send.ts";
+import type { MeshHost, MeshServiceOptions } from "../client/target.ts";
+import { InFlight, inboundHandler, type Route } from "../server/inbound-handler.ts";
+import { certificateExpiry } from "./certificate-expiry.ts";
+import type { CreateMeshOptions } from "./options.ts";
+
+/** The health of an in-process mesh, for readiness probes and dashboards. */
+export interface MeshHealth {
+  readonly live: boolean;
+  /** Configuration loaded, credentials present, inbound port listening (if asked for). */
+  readonly ready: boolean;
+  readonly configVersion: string;
+  readonly identity: string | undefined;
+  readonly certificateExpiry: Date | undefined;
+  readonly inFlight: number;
+}
+
+/** The mesh inside a service: typed clients through the outbound chain, handlers behind the inbound one. */
+export interface Mesh extends MeshHost {
+  readonly dataPlane: DataPlane;
+  /** The inbound port, when the mesh listens. */
+  readonly port: number | undefined;
+  /** Prometheus exposition text of this mesh's golden signals. */
+  metrics(): Promise<string>;
+  /** Request rate, success rate and latency per service over the last window. */
+  traffic(): TrafficSnapshot;
+  health(): MeshHealth;
+  /** Rotates key, chain and anchors: new connections use them, open ones go on. */
+  setCredentials(credentials: MeshCredentials): void;
+  /** Stops accepting, lets calls in flight finish (up to graceMs), sends GOAWAY, then closes. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Joins the mesh in-process. With `configFile` (or `config`) it runs from static
+ * configuration with no control plane; `listen` serves the mesh inbound port.
+ */
+export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
+  const namespace = options.namespace ?? "default";
+  const clock = options.clock ?? systemClock;
+  if (!options.insecure && !options.credentials) {
+    throw new Error(
+      `createMesh(${options.service}): credentials (key, chain, trust anchors) are required for mutual TLS; pass insecure: true for plaintext local development`,
+    );
+  }
+  let wire: WireTransport;
+  let mtls: MtlsH2Transport | undefined;
+  if (options.credentials) {
+    mtls = new MtlsH2Transport(options.credentials);
+    wire = mtls;
+  } else {
+    wire = new H2cTransport();
+  }
+  const client = new TransportClient({ transport: wire, place: "client", clock });
+  const dataPlane = new DataPlane({
+    shape: "inprocess",
+    service: options.service,
+    namespace,
+    zone: options.zone,
+    clock,
+    log: options.log,
+    accessLog: options.accessLog,
+    send: meshSend(client, "client"),
+    plugins: options.plugins,
+    loadPlugin: (module) => import(module) as Promise<Record<string, unknown>>,
+  });
+  const files =
+    options.configFile === undefined
+      ? []
+      : typeof options.configFile === "string"
+        ? [options.configFile]
+        : options.configFile;
+  const config =
+    options.config ?? (files.length > 0 ? await loadMeshConfigFiles(files) : create(MeshConfigSchema));
+  await dataPlane.applyConfig(config, "static");
+
+  const routes = new Map<string, Route>();
+  const inFlight = new InFlight();
+  let server: MeshServer | undefined;
+  if (options.listen) {
+    server = await wire.listen(
+      { host: options.listen.host, port: options.listen.port ?? 15008, mode: options.mode ?? "strict" },
+      { request: inboundHandler(dataPlane, routes, inFlight) },
+    );
+  }
+
+  const transports = new Map<DescService, Map<unknown, Transport>>();
+  let closed = false;
+
+  const mesh: Mesh = {
+    dataPlane,
+    port: server?.port,
+    transportFor<S extends DescService>(service: S, serviceOptions: MeshServiceOptions<S> = {}): Transport {
+      let byPolicies = transports.get(service);
+      if (!byPolicies) {
+        byPolicies = new Map();
+        transports.set(service, byPolicies);
+      }
+      let t = byPolicies.get(serviceOptions.policies);
+      if (!t) {
+        const methods = methodTable(service, serviceOptions.policies);
+        const target = () => {
+          const s = dataPlane.routes.serviceForRpc(service.typeName);
+          return s ? { service: s.name, namespace: s.namespace } : { service: service.typeName, namespace };
+        };
+        t = createGrpcTransport({
+          httpClient: meshHttpClient(dataPlane, methods, target),
+          baseUrl: "https://mesh",
+          useBinaryFormat: true,
+          interceptors: [],
+          acceptCompression: [],
+          sendCompression: null,
+          compressMinBytes: 1024,
+          readMaxBytes: 0xffffffff,
+          writeMaxBytes: 0xffffffff,
+        });
+        byPolicies.set(serviceOptions.policies, t);
+      }
+      return t;
+    },
+    serve<S extends DescService>(
+      service: S,
+      impl: Partial<ServiceImpl<S>>,
+      serviceOptions: MeshServiceOptions<S> = {},
+    ) {
+      const router = createConnectRouter();
+      router.service(service, impl);
+      const methods = methodTable(service, serviceOptions.policies);
+      for (const handler of router.handlers) {
+        const method = methods.get(handler.requestPath);
+        if (method) routes.set(handler.requestPath, { handler, method });
+      }
+    },
+    metrics: () => dataPlane.metrics.text(),
+    traffic: () => dataPlane.metrics.snapshot(),
+    health(): MeshHealth {
+      const creds = mtls?.credentials;
+      const expiry = creds ? certificateExpiry(creds.chain) : undefined;
+      return {
+        live: !closed,
+        ready:
+          !closed &&
+          dataPlane.version !== "" &&
+          (options.insecure === true || creds !== undefined) &&
+          (!options.listen || server !== undefined),
+        configVersion: dataPlane.version,
+        identity: creds
+          ? `spiffe://${dataPlane.trustDomain}/ns/${namespace}/sa/${options.service}`
+          : undefined,
+        certificateExpiry: expiry,
+        inFlight: inFlight.count,
+      };
+    },
+    setCredentials(credentials: MeshCredentials) {
+      if (!mtls) throw new Error("this mesh runs without TLS (insecure); it has no credentials to rotate");
+      mtls.setCredentials(credentials);
+    },
+    async close(closeOptions = {}) {
+      if (closed) return;
+      closed = true;
+      const graceMs = closeOptions.graceMs ?? 5_000;
+      await server?.close({ graceMs });
+      client.close();
+      dataPlane.close();
+    },
+  };
+  return mesh;
+}

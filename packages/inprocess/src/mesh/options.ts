@@ -1,0 +1,27 @@
+import type { AnyPluginDefinition, Clock, Logger } from "@weft/core";
+import type { MeshConfig } from "@weft/core/model";
+import type { MeshCredentials } from "@weft/core/transport";
+
+export interface CreateMeshOptions {
+  /** This service's mesh name, and its namespace ("default"). */
+  readonly service: string;
+  readonly namespace?: string;
+  readonly zone?: string;
+  /** Static configuration (YAML or JSON files or directories), for a mesh with no control plane. */
+  readonly configFile?: string | readonly string[];
+  /** Static configuration given as a message. */
+  readonly config?: MeshConfig;
+  /** Workload key, certificate chain and trust anchors (PEM). Required unless `insecure`. */
+  readonly credentials?: MeshCredentials;
+  /** Plaintext HTTP/2 (h2c) everywhere: local development only; never in a real mesh. */
+  readonly insecure?: boolean;
+  /** Serve the mesh inbound port here (port 0 picks a free one; default 15008). */
+  readonly listen?: { readonly host?: string; readonly port?: number };
+  /** strict (default): mTLS only; permissive: plaintext too, while callers migrate. */
+  readonly mode?: "strict" | "permissive";
+  /** Plugins by name, for configuration to refer to, and composed into every chain by code. */
+  readonly plugins?: readonly AnyPluginDefinition[];
+  readonly log?: Logger;
+  readonly accessLog?: Logger;
+  readonly clock?: Clock;
+}
