@@ -12,7 +12,7 @@ const HOUR = 3_600_000;
 
 /** A mesh CA for tests, made with core's own identity helpers (the same the control plane uses). */
 export async function testCa(trustDomain = "weft.local"): Promise<CertificateAuthority> {
-  return createRootCa({ trustDomain, notBefore: Date.now() - HOUR, notAfter: Date.now() + 48 * HOUR });
+  return createRootCa({ trustDomain, notBefore: Date.now() - 24 * HOUR, notAfter: Date.now() + 48 * HOUR });
 }
 
 export function anchorOf(ca: CertificateAuthority): string {
