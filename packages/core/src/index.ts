@@ -27,6 +27,7 @@ export {
 export { type Clock, sleep, systemClock, type TimerHandle } from "./clock/clock.ts";
 export { FakeClock } from "./clock/fake-clock.ts";
 export * from "./config/index.ts";
+export * from "./convert/index.ts";
 export * from "./endpoints/index.ts";
 export { codeFromHttpStatus, codeName, httpStatusFromCode } from "./errors/codes.ts";
 export { asMeshError, ERROR_HEADER, MeshError, type Provenance } from "./errors/mesh-error.ts";
