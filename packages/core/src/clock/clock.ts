@@ -8,7 +8,11 @@ export type TimerHandle = { readonly __timer: unique symbol } | object;
 export interface Clock {
   /** Milliseconds, monotonic within a process (not wall time). */
   now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /**
+   * `background` timers (health checks, outlier sweeps, un-ejection) never keep a process
+   * alive on their own; timers a caller awaits (backoff, deadlines) do, as Node's own do.
+   */
+  setTimeout(fn: () => void, ms: number, options?: { background?: boolean }): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -38,10 +42,9 @@ interface Unrefable {
 /** The real clock: performance.now() and the platform's timers. */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
+  setTimeout: (fn, ms, options) => {
     const t = globalThis.setTimeout(fn, ms);
-    // A pending policy timer must never keep a process alive on its own.
-    (t as unknown as Unrefable).unref?.();
+    if (options?.background) (t as unknown as Unrefable).unref?.();
     return t as unknown as TimerHandle;
   },
   clearTimeout: (h) => globalThis.clearTimeout(h as unknown as ReturnType<typeof globalThis.setTimeout>),

@@ -23,7 +23,7 @@ export class FakeClock implements Clock {
     return this.#now;
   }
 
-  setTimeout(fn: () => void, ms: number): TimerHandle {
+  setTimeout(fn: () => void, ms: number, _options?: { background?: boolean }): TimerHandle {
     const handle = {};
     this.#timers.set(handle, { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn });
     return handle;

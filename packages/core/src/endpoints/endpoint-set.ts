@@ -175,7 +175,7 @@ export class EndpointSet {
     ep.ejectedUntil = this.clock.now() + durationMs;
     this.#unejectTimers.set(
       ep,
-      this.clock.setTimeout(() => this.uneject(ep), durationMs),
+      this.clock.setTimeout(() => this.uneject(ep), durationMs, { background: true }),
     );
     this.#changed();
   }

@@ -115,10 +115,14 @@ export class HealthChecker {
   }
 
   #schedule(target: Target, delayMs: number): void {
-    target.timer = this.#set.clock.setTimeout(() => {
-      target.timer = undefined;
-      target.running = this.#check(target);
-    }, delayMs);
+    target.timer = this.#set.clock.setTimeout(
+      () => {
+        target.timer = undefined;
+        target.running = this.#check(target);
+      },
+      delayMs,
+      { background: true },
+    );
   }
 
   async #check(target: Target): Promise<void> {
@@ -129,9 +133,11 @@ export class HealthChecker {
     const aborted = new Promise<boolean>((resolve) => {
       controller.signal.addEventListener("abort", () => resolve(false), { once: true });
     });
-    const timer = clock.setTimeout(() => {
-      controller.abort(new Error(`health check of ${target.ep.key} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
+    const timer = clock.setTimeout(
+      () => controller.abort(new Error(`health check of ${target.ep.key} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+      { background: true },
+    );
     let healthy: boolean;
     try {
       const probed = this.#probe(target.ep.ref, controller.signal).then(

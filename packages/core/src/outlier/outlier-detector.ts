@@ -82,10 +82,14 @@ export class OutlierDetector {
 
   #schedule(): void {
     if (this.#closed) return;
-    this.#timer = this.#set.clock.setTimeout(() => {
-      this.sweep();
-      this.#schedule();
-    }, this.options.intervalMs);
+    this.#timer = this.#set.clock.setTimeout(
+      () => {
+        this.sweep();
+        this.#schedule();
+      },
+      this.options.intervalMs,
+      { background: true },
+    );
   }
 
   #monitor(ep: EndpointState): Monitor {
