@@ -90,12 +90,12 @@ async function* replay(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
   for (const c of chunks) yield c;
 }
 
-/** The call's code: grpc-status (trailers, or headers when trailers-only), else from HTTP. */
-export function statusCode(status: number, headers: Headers, trailer: Headers | undefined): Code | undefined {
+/**
+ * The RPC's code (0 for success): grpc-status from the trailers, or from the headers of a
+ * trailers-only response; else, for Connect, from the HTTP status.
+ */
+export function statusCode(status: number, headers: Headers, trailer: Headers | undefined): Code {
   const grpc = trailer?.get("grpc-status") ?? headers.get("grpc-status");
-  if (grpc !== null && grpc !== undefined) {
-    const n = Number(grpc);
-    return n === 0 ? undefined : (n as Code);
-  }
-  return codeFromHttpStatus(status);
+  if (grpc !== null && grpc !== undefined) return Number(grpc) as Code;
+  return codeFromHttpStatus(status) ?? (0 as Code);
 }

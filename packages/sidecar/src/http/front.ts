@@ -1,0 +1,146 @@
+import http, { type IncomingMessage } from "node:http";
+import http2 from "node:http2";
+import type { Socket } from "node:net";
+import type { Place } from "@weft/core";
+import type { Stats } from "../admin/stats.ts";
+import { MAX_HEADER_COUNT, strictHttp1Options } from "./limits.ts";
+import { createProxyHandler, InFlight, type Resolve } from "./proxy.ts";
+import { openStream, type UpstreamPool } from "./upstream.ts";
+
+export interface FrontOptions {
+  readonly place: Place;
+  readonly pool: UpstreamPool;
+  readonly resolve: Resolve;
+  readonly stats: Stats;
+}
+
+/**
+ * The HTTP side of a listener: a strict HTTP/1.1 server and an h2c server that are never bound
+ * to a port themselves; the listener hands them sockets it has sniffed. WebSocket (and any
+ * other) upgrades are tunnelled byte for byte to the upstream once the head has been checked.
+ */
+export class HttpFront {
+  readonly inFlight = new InFlight();
+  readonly #h1: http.Server;
+  readonly #h2: http2.Http2Server;
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  readonly #tunnels = new Set<Socket>();
+  readonly #options: FrontOptions;
+  #draining = false;
+
+  constructor(options: FrontOptions) {
+    this.#options = options;
+    const handler = createProxyHandler(options, this.inFlight);
+    this.#h1 = http.createServer(strictHttp1Options, (req, res) => {
+      if (this.#draining) res.shouldKeepAlive = false;
+      handler(req, res);
+    });
+    // Node drops header fields past maxHeadersCount without a word; one over the limit lets the
+    // handler see that there were too many and answer 431.
+    this.#h1.maxHeadersCount = MAX_HEADER_COUNT + 1;
+    this.#h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = err.code ?? "";
+      const status = code === "HPE_HEADER_OVERFLOW" ? 431 : code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+      options.stats.inc("weft_sidecar_refused_total", {
+        place: options.place,
+        reason: code || "client_error",
+      });
+      if (socket.writable)
+        socket.end(
+          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+        );
+      else socket.destroy();
+    });
+    this.#h1.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.#tunnel(req, socket, head),
+    );
+    this.#h2 = http2.createServer(
+      { maxHeaderListPairs: MAX_HEADER_COUNT + 4, maxSessionMemory: 64 },
+      handler,
+    );
+    this.#h2.on("session", (s) => {
+      this.#sessions.add(s);
+      s.once("close", () => this.#sessions.delete(s));
+      if (this.#draining) s.close();
+    });
+  }
+
+  /** Serves a socket whose first bytes (already put back) are HTTP/1 or the HTTP/2 preface. */
+  accept(socket: Socket, protocol: "http1" | "http2"): void {
+    (protocol === "http1" ? this.#h1 : this.#h2).emit("connection", socket);
+    socket.resume();
+  }
+
+  /**
+   * Stops taking new requests: HTTP/1 connections close after their current response, HTTP/2
+   * sessions get GOAWAY. Resolves when nothing is in flight or after `graceMs`, then cuts the rest.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    this.#h1.closeIdleConnections();
+    for (const s of this.#sessions) s.close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.inFlight.idle(),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.close();
+  }
+
+  /** Ends every connection now. */
+  close(): void {
+    this.#draining = true;
+    this.#h1.closeAllConnections();
+    for (const s of this.#sessions) s.destroy();
+    for (const t of this.#tunnels) t.destroy();
+  }
+
+  #tunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const { stats, place } = this.#options;
+    let upstream: ReturnType<Resolve>;
+    try {
+      upstream = this.#options.resolve(req);
+    } catch (err) {
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\nweft-error: ${(err as Error).message.replace(/[\r\n]/g, " ")}\r\n\r\n`,
+      );
+      return;
+    }
+    stats.inc("weft_sidecar_upgrades_total", { place });
+    this.#tunnels.add(socket);
+    socket.once("close", () => this.#tunnels.delete(socket));
+    socket.on("error", () => socket.destroy());
+    const lines = [`${req.method} ${req.url} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    openStream(this.#options.pool, upstream).then(
+      (out) => {
+        if (socket.destroyed) {
+          out.destroy();
+          return;
+        }
+        // The request head goes first, as received; the upstream's 101 (or refusal) comes back raw.
+        out.write(`${lines.join("\r\n")}\r\n\r\n`);
+        if (head.length > 0) out.write(head);
+        out.pipe(socket);
+        socket.pipe(out);
+        const end = () => {
+          socket.destroy();
+          out.destroy();
+        };
+        out.once("error", end);
+        out.once("close", end);
+        socket.once("close", end);
+      },
+      (err: Error) => {
+        stats.inc("weft_sidecar_failed_total", { place, code: "upgrade" });
+        socket.end(
+          `HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\nweft-error: ${err.message.replace(/[\r\n]/g, " ")}\r\n\r\n`,
+        );
+      },
+    );
+  }
+}

@@ -1,0 +1,288 @@
+import type { Socket } from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { DataPlane } from "@weft/core";
+import { MtlsMode } from "@weft/core/model";
+import {
+  H2cTransport,
+  type MeshCredentials,
+  type MeshServer,
+  MtlsH2Transport,
+  type Transport,
+  TransportClient,
+} from "@weft/core/transport";
+import { AdminServer } from "../admin/admin-server.ts";
+import { Stats } from "../admin/stats.ts";
+import { HttpFront } from "../http/front.ts";
+import type { FrontRequest } from "../http/proxy.ts";
+import { InFlight } from "../http/proxy.ts";
+import type { DirectUpstream, Upstream } from "../http/upstream.ts";
+import { openStream, UpstreamPool } from "../http/upstream.ts";
+import { listenInbound } from "../listeners/inbound-mesh.ts";
+import { Listener } from "../listeners/listener.ts";
+import { MeshWire, wireSend } from "../mesh/mesh-wire.ts";
+import type { Snapshot } from "../snapshot/snapshot-cache.ts";
+import { type OriginalDestination, originalDestination } from "../transparent/original-dst.ts";
+import { OutboundResolver, type ServiceKey } from "./outbound-resolver.ts";
+
+export interface SidecarOptions {
+  /** The local service this sidecar stands beside. */
+  readonly service: string;
+  readonly namespace: string;
+  readonly snapshot: Snapshot;
+  /** Where the snapshot came from, for /config_dump: "file", "cache", "control-plane". */
+  readonly snapshotSource: string;
+  /** The local app: where inbound requests go. */
+  readonly app: { readonly address: string; readonly port: number; readonly protocol: "http1" | "h2c" };
+  /** Port 0 picks a free one (tests). */
+  readonly outbound: { readonly host: string; readonly port: number };
+  readonly inbound: { readonly host: string; readonly port: number };
+  readonly admin: { readonly host: string; readonly port: number };
+  /** Per-service local ports of explicit mode: the app sends to 127.0.0.1:<port> for that service. */
+  readonly localPorts: readonly (ServiceKey & { readonly port: number })[];
+  /** Recover original destinations (iptables REDIRECT); needs the native addon. */
+  readonly transparent: boolean;
+  readonly sniffMs: number;
+  readonly drainMs: number;
+  /**
+   * The workload's key, certificate chain and trust anchors: the mesh wire is then mTLS HTTP/2
+   * (inbound strict or permissive as the service's mtls_mode says). Without them it is h2c,
+   * for local set-ups and plaintext migration only.
+   */
+  readonly credentials?: MeshCredentials;
+}
+
+const ORIGINAL = Symbol("weft.originalDestination");
+type Marked = Socket & { [ORIGINAL]?: OriginalDestination };
+
+/** A running sidecar: its listeners, the ports they got, and how to stop it. */
+export class Sidecar {
+  readonly stats = new Stats();
+  readonly admin: AdminServer;
+  readonly #options: SidecarOptions;
+  readonly #transport: Transport;
+  /** Outbound: HTTP/1.1 and h2c to destinations outside the mesh, and the mesh wire. */
+  readonly #pool: UpstreamPool;
+  /** Inbound: to the local app. */
+  readonly #appPool = new UpstreamPool();
+  readonly #inboundInFlight = new InFlight();
+  #inbound: MeshServer | undefined;
+  #resolver: OutboundResolver;
+  /** The mesh core: configuration in force, endpoints, and the outbound and inbound chains. */
+  readonly plane: DataPlane;
+  readonly #fronts: HttpFront[] = [];
+  readonly #listeners: Listener[] = [];
+  readonly #tunnels = new Set<Socket>();
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: SidecarOptions) {
+    this.#options = options;
+    this.#resolver = new OutboundResolver(options.snapshot.config, options.namespace);
+    this.#transport = options.credentials ? new MtlsH2Transport(options.credentials) : new H2cTransport();
+    const client = new TransportClient({ transport: this.#transport, place: "sidecar-outbound" });
+    this.plane = new DataPlane({
+      shape: "sidecar",
+      service: options.service,
+      namespace: options.namespace,
+      send: wireSend(client),
+      // PluginRef modules: package names, or paths (relative ones from the working directory).
+      loadPlugin: (module) =>
+        import(
+          module.startsWith(".") || module.startsWith("/") ? pathToFileURL(resolve(module)).href : module
+        ),
+    });
+    this.#pool = new UpstreamPool(new MeshWire(this.plane, client));
+    this.admin = new AdminServer({
+      snapshot: options.snapshot,
+      source: options.snapshotSource,
+      // Certificates are given at start (files) in this version, so they are loaded by now;
+      // a control-plane CA client will flip this when the first one is issued.
+      certificateReady: true,
+      draining: false,
+      stats: this.stats,
+      meshMetrics: () => this.plane.metrics.text(),
+    });
+    this.stats.gauge("weft_sidecar_requests_in_flight", () =>
+      this.#fronts.reduce((n, f) => n + f.inFlight.count, this.#inboundInFlight.count),
+    );
+  }
+
+  /** Ports actually bound, by listener name. */
+  readonly ports: Record<string, number> = {};
+
+  /**
+   * Takes a new snapshot (a control-plane push). The data plane compiles it whole first and
+   * throws, keeping the version in force, when it cannot be applied: that is the NACK reason.
+   */
+  async applySnapshot(snapshot: Snapshot, source: string): Promise<void> {
+    await this.plane.applyConfig(snapshot.config, snapshot.version);
+    this.#resolver = new OutboundResolver(snapshot.config, this.#options.namespace);
+    this.admin.state.snapshot = snapshot;
+    this.admin.state.source = source;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#options;
+    await this.plane.applyConfig(o.snapshot.config, o.snapshot.version);
+    const app: DirectUpstream = { address: o.app.address, port: o.app.port, protocol: o.app.protocol };
+    const self = { name: o.service, namespace: o.namespace };
+    const service = o.snapshot.config.services.find(
+      (x) => x.name === o.service && (x.namespace || "default") === o.namespace,
+    );
+    const mtls = service?.mtlsMode || o.snapshot.config.mesh?.defaults?.mtlsMode;
+    this.#inbound = await listenInbound({
+      transport: this.#transport,
+      host: o.inbound.host,
+      port: o.inbound.port,
+      mode: mtls === MtlsMode.PERMISSIVE ? "permissive" : "strict",
+      plane: this.plane,
+      app,
+      tunnelPorts: new Set([...this.#resolver.portsOf(self), o.app.port]),
+      pool: this.#appPool,
+      stats: this.stats,
+      inFlight: this.#inboundInFlight,
+    });
+    this.ports.inbound = this.#inbound.port;
+    const outboundFront = this.#front("sidecar-outbound", (req) => this.#resolveOutbound(req, undefined));
+    await this.#listen("outbound", "sidecar-outbound", o.outbound, outboundFront, (s, p) =>
+      this.#stream(s, p),
+    );
+    for (const lp of o.localPorts) {
+      const fixed: ServiceKey = { name: lp.name, namespace: lp.namespace };
+      const front = this.#front("sidecar-outbound", (req) => this.#resolveOutbound(req, fixed));
+      await this.#listen(
+        `local:${lp.name}.${lp.namespace}`,
+        "sidecar-outbound",
+        { host: "127.0.0.1", port: lp.port },
+        front,
+      );
+    }
+    this.ports.admin = await this.admin.listen(o.admin.port, o.admin.host);
+  }
+
+  /**
+   * Stops accepting, lets requests and streams in flight finish for up to the grace period
+   * (readiness turns false at once so load balancers stop sending), then closes everything.
+   */
+  stop(graceMs = this.#options.drainMs): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.admin.state.draining = true;
+      await Promise.all(this.#listeners.map((l) => l.close()));
+      await Promise.all([
+        ...this.#fronts.map((f) => f.drain(graceMs)),
+        this.#inbound?.close({ graceMs }),
+        this.#inboundInFlight.idle(),
+      ]);
+      for (const t of this.#tunnels) t.destroy();
+      this.#pool.close();
+      this.#appPool.close();
+      this.plane.close();
+      await this.admin.close();
+    })();
+    return this.#stopping;
+  }
+
+  #front(place: "sidecar-inbound" | "sidecar-outbound", resolve: (req: FrontRequest) => Upstream): HttpFront {
+    const front = new HttpFront({ place, pool: this.#pool, resolve, stats: this.stats });
+    this.#fronts.push(front);
+    return front;
+  }
+
+  async #listen(
+    name: string,
+    place: "sidecar-inbound" | "sidecar-outbound",
+    at: { host: string; port: number },
+    front: HttpFront,
+    streams?: (s: Socket, p: "tls" | "tcp") => void,
+  ): Promise<void> {
+    const listener = new Listener({
+      name,
+      place,
+      host: at.host,
+      port: at.port,
+      front,
+      sniffMs: this.#options.sniffMs,
+      stats: this.stats,
+      streams,
+    });
+    this.ports[name] = await listener.listen();
+    this.#listeners.push(listener);
+  }
+
+  #resolveOutbound(req: FrontRequest, fixed: ServiceKey | undefined): Upstream {
+    if (!fixed && this.#options.transparent) {
+      const original = (req.socket as Marked)[ORIGINAL] ?? this.#recordOriginal(req.socket as Marked);
+      const host = (req.headers[":authority"] as string | undefined) ?? req.headers.host ?? "";
+      if (original && !this.#resolver.knowsHost(host)) {
+        const dialled = this.#resolver.serviceAt(original.address, original.port);
+        if (dialled) return this.#resolver.upstreamFor(dialled);
+        // A destination outside the mesh goes where the app meant it to (Istio's passthrough).
+        this.stats.inc("weft_sidecar_passthrough_total", {
+          protocol: req.httpVersionMajor === 2 ? "http2" : "http1",
+        });
+        const protocol = req.httpVersionMajor === 2 ? "h2c" : "http1";
+        return { address: original.address, port: original.port, protocol, authority: host };
+      }
+    }
+    return this.#resolver.upstreamFor(this.#resolver.serviceOf(req, fixed));
+  }
+
+  #recordOriginal(socket: Marked): OriginalDestination | undefined {
+    try {
+      const d = originalDestination(socket);
+      // Dialled the outbound port itself: explicit mode, not a redirect.
+      if (d.port === this.ports.outbound) return undefined;
+      socket[ORIGINAL] = d;
+      return d;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** TLS and opaque TCP on the outbound port: passed through to the original destination. */
+  #stream(socket: Socket, protocol: "tls" | "tcp"): void {
+    const original = this.#options.transparent ? this.#recordOriginal(socket as Marked) : undefined;
+    if (!original) {
+      this.stats.inc("weft_sidecar_refused_total", {
+        place: "sidecar-outbound",
+        reason: `${protocol}_without_destination`,
+      });
+      socket.destroy();
+      return;
+    }
+    const service = this.#resolver.serviceAt(original.address, original.port);
+    let upstream: Upstream = { address: original.address, port: original.port, protocol: "http1" };
+    if (service) {
+      // Opaque TCP to a mesh service rides an HTTP/2 CONNECT stream of the mesh wire (HBONE).
+      upstream = {
+        ...this.#resolver.upstreamFor(service),
+        tunnelAuthority: `${original.address}:${original.port}`,
+      };
+      this.stats.inc("weft_sidecar_mesh_tunnels_total", { protocol });
+    } else this.stats.inc("weft_sidecar_passthrough_total", { protocol });
+    this.#tunnels.add(socket);
+    socket.once("close", () => this.#tunnels.delete(socket));
+    openStream(this.#pool, upstream).then(
+      (out) => {
+        const end = () => {
+          socket.destroy();
+          out.destroy();
+        };
+        out.once("error", end);
+        socket.once("error", end);
+        out.once("close", end);
+        socket.once("close", end);
+        socket.pipe(out);
+        out.pipe(socket);
+        socket.resume();
+      },
+      () => {
+        this.stats.inc("weft_sidecar_failed_total", {
+          place: "sidecar-outbound",
+          code: `${protocol}_connect`,
+        });
+        socket.destroy();
+      },
+    );
+  }
+}

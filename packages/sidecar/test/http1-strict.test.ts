@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawExchange, recordingApp, startListener } from "./helpers.ts";
+
+// The sidecar's HTTP/1.1 front (sniffing listener + strict parser) in front of an app that records
+// what reaches it: malformed framing must be refused by the sidecar and never reach the app.
+describe("strict HTTP/1.1 in front of an app", () => {
+  let app: Awaited<ReturnType<typeof recordingApp>>;
+  let side: Awaited<ReturnType<typeof startListener>>;
+  beforeAll(async () => {
+    app = await recordingApp();
+    side = await startListener(() => ({ address: "127.0.0.1", port: app.port, protocol: "http1" }));
+  });
+  afterAll(async () => {
+    await side.close();
+    await app.close();
+  });
+
+  const refused: [string, string, number][] = [
+    [
+      "Content-Length with Transfer-Encoding",
+      "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: app\r\n\r\n",
+      400,
+    ],
+    [
+      "two different Content-Lengths",
+      "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nhello",
+      400,
+    ],
+    ["no Host", "GET /a HTTP/1.1\r\n\r\n", 400],
+    ["obs-fold header", "GET /a HTTP/1.1\r\nHost: app\r\nX-A: 1\r\n  folded\r\n\r\n", 400],
+    [
+      "bad chunk size",
+      "POST /a HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      400,
+    ],
+    ["space before colon", "GET /a HTTP/1.1\r\nHost : app\r\n\r\n", 400],
+    ["bare LF line ends", "GET /a HTTP/1.1\nHost: app\n\n", 400],
+    [
+      "Transfer-Encoding not ending in chunked",
+      "POST /a HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: gzip\r\n\r\nabc",
+      400,
+    ],
+    ["headers over 60 KiB", `GET /a HTTP/1.1\r\nHost: app\r\nX-Big: ${"a".repeat(62 * 1024)}\r\n\r\n`, 431],
+    [
+      "more than 100 header fields",
+      `GET /a HTTP/1.1\r\nHost: app\r\n${Array.from({ length: 100 }, (_, i) => `X-H${i}: v\r\n`).join("")}\r\n`,
+      431,
+    ],
+  ];
+
+  for (const [name, bytes, status] of refused) {
+    it(`refuses ${name} with ${status} and forwards nothing`, async () => {
+      const before = app.seen.length;
+      const reply = await rawExchange(side.port, bytes);
+      expect(reply.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+      expect(app.seen.length).toBe(before);
+    });
+  }
+
+  it("forwards a well-formed chunked request with trailers, keep-alive, two requests on one connection", async () => {
+    const before = app.seen.length;
+    const reply = await rawExchange(
+      side.port,
+      "POST /one HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\nTrailer: x-sum\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 42\r\n\r\n" +
+        "GET /two HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n",
+    );
+    expect(reply.match(/HTTP\/1\.1 200 OK/g)?.length).toBe(2);
+    expect(reply).toContain("echo:hello");
+    expect(app.seen.slice(before).map((r) => r.url)).toEqual(["/one", "/two"]);
+    expect(app.seen[before]?.trailers).toEqual({ "x-sum": "42" });
+    expect(app.seen[before]?.body).toBe("hello");
+  });
+
+  it("a request of exactly 100 header fields is forwarded", async () => {
+    const headers = Array.from({ length: 98 }, (_, i) => `X-H${i}: v\r\n`).join("");
+    const reply = await rawExchange(
+      side.port,
+      `GET /ok HTTP/1.1\r\nHost: app\r\n${headers}Connection: close\r\n\r\n`,
+    );
+    expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
+  });
+});
