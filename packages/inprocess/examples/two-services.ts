@@ -1,17 +1,39 @@
 // Runnable: node --conditions=@weft/source packages/inprocess/examples/two-services.ts
 // Two services in one process, each with its own in-process mesh, calling each other over
 // mutual TLS with certificates from a throwaway CA (a control plane issues them in a real mesh).
-import { createCsr, createRootCa, exportPrivateKeyPem, generateKeyPair, parseMeshConfig, signLeaf } from "@weft/core";
+
+import { create } from "@bufbuild/protobuf";
+import {
+  createCsr,
+  createRootCa,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  parseMeshConfig,
+  signLeaf,
+} from "@weft/core";
 import { createMesh, createMeshClient } from "@weft/inprocess";
 import { EchoService, SayResponseSchema } from "../test/gen/echo/v1/echo_pb.js";
-import { create } from "@bufbuild/protobuf";
 
 const now = Date.now();
-const ca = await createRootCa({ trustDomain: "weft.local", notBefore: now - 60_000, notAfter: now + 86_400_000 });
+const ca = await createRootCa({
+  trustDomain: "weft.local",
+  notBefore: now - 60_000,
+  notAfter: now + 86_400_000,
+});
 async function credentials(spiffeId: string) {
   const keys = await generateKeyPair();
-  const leaf = await signLeaf({ csr: await createCsr({ keys, spiffeId }), ca, spiffeId, notBefore: now - 60_000, notAfter: now + 3_600_000 });
-  return { key: await exportPrivateKeyPem(keys.privateKey), chain: leaf.toString("pem"), trustAnchors: [ca.certificate.toString("pem")] };
+  const leaf = await signLeaf({
+    csr: await createCsr({ keys, spiffeId }),
+    ca,
+    spiffeId,
+    notBefore: now - 60_000,
+    notAfter: now + 3_600_000,
+  });
+  return {
+    key: await exportPrivateKeyPem(keys.privateKey),
+    chain: leaf.toString("pem"),
+    trustAnchors: [ca.certificate.toString("pem")],
+  };
 }
 
 // The callee: serves EchoService on a free port behind the inbound chain.
@@ -21,7 +43,9 @@ const echo = await createMesh({
   credentials: await credentials("spiffe://weft.local/ns/demo/sa/echo"),
   listen: { host: "127.0.0.1", port: 0 },
 });
-echo.serve(EchoService, { say: (req) => create(SayResponseSchema, { text: `echo: ${req.text}`, replica: "one" }) });
+echo.serve(EchoService, {
+  say: (req) => create(SayResponseSchema, { text: `echo: ${req.text}`, replica: "one" }),
+});
 
 // The caller: static configuration names the service and where its endpoint is.
 const web = await createMesh({

@@ -166,7 +166,12 @@ spec:
     expect(await codeOf(plaintext.say({ text: "x" }))).toBe(Code.Unavailable);
 
     const batch = await clientWith("batch", await workload(ca, ID("batch")));
-    const denied = ConnectError.from(await batch.say({ text: "x" }).then(() => new Error("allowed"), (e) => e));
+    const denied = ConnectError.from(
+      await batch.say({ text: "x" }).then(
+        () => new Error("allowed"),
+        (e) => e,
+      ),
+    );
     expect(denied.code).toBe(Code.PermissionDenied);
     expect(denied.message).toContain(`${ID("batch")} may not call echo.v1.EchoService/Say`);
     expect(denied.metadata.get("weft-error")).toContain("plugin=authorization");
