@@ -2,7 +2,6 @@ export {
   createMeshClient,
   type MeshClientOptions,
   registerMeshService,
-  type SidecarProtocol,
   sidecarTransport,
 } from "./client/create-client.ts";
 export {
@@ -10,6 +9,7 @@ export {
   type MeshClientTarget,
   type MeshHost,
   type MeshServiceOptions,
+  type RpcProtocol,
 } from "./client/target.ts";
 export { createMesh, type Mesh, type MeshHealth } from "./mesh/create-mesh.ts";
 export type { CreateMeshOptions } from "./mesh/options.ts";

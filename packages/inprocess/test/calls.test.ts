@@ -50,6 +50,18 @@ describe("in-process mesh calls over mTLS HTTP/2", () => {
     expect(chatted).toEqual(["A", "B", "C"]);
   });
 
+  it("speaks Connect and gRPC-Web on the mesh wire as well as gRPC", async () => {
+    for (const protocol of ["connect", "grpc-web"] as const) {
+      const echo = createMeshClient(EchoService, client, { protocol });
+      expect((await echo.say({ text: protocol })).text).toBe(protocol);
+      const counted: number[] = [];
+      for await (const m of echo.count({ upTo: 3 })) counted.push(m.n);
+      expect(counted).toEqual([1, 2, 3]);
+      const err = await echo.say({ text: "slow", delayMs: 2000 }, { timeoutMs: 100 }).catch((e) => e);
+      expect(ConnectError.from(err).code).toBe(Code.DeadlineExceeded);
+    }
+  });
+
   it("also works through createClient with the mesh transport (any connect-es service)", async () => {
     const echo = createClient(EchoService, client.transportFor(EchoService));
     expect((await echo.say({ text: "plain" })).text).toBe("plain");

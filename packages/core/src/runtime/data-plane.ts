@@ -3,7 +3,7 @@ import { AuthorizationEngine } from "../authz/engine.ts";
 import { authorization } from "../authz/plugin.ts";
 import { balancePlugin } from "../balancer/balance-step.ts";
 import { balancerOptionsFromProto } from "../balancer/create.ts";
-import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
+import type { EndpointRef, MeshCall, MeshResponse, PeerIdentity, Place } from "../call/call.ts";
 import { compose, type Handler, type Step, terminalStep } from "../chain/chain.ts";
 import {
   createPlugin,
@@ -66,6 +66,11 @@ export interface DataPlaneOptions {
   readonly plugins?: readonly AnyPluginDefinition[];
   /** Loads a PluginRef's module when no registered plugin has its name. */
   readonly loadPlugin?: PluginModuleLoader;
+  /**
+   * Told when an endpoint leaves a destination (or starts draining), so the shape can drain
+   * its connections to it: calls in flight finish, no new ones start.
+   */
+  readonly onEndpointRemoved?: (endpoint: EndpointRef) => void;
   /** Active health probes (HTTP, gRPC, TCP); they need sockets, which only the shape has. */
   readonly probeFactory?: ProbeFactory;
   readonly random?: () => number;
@@ -78,11 +83,19 @@ interface Version {
   readonly authz: AuthorizationEngine;
   readonly trustDomain: string;
   readonly plugins: ReadonlyMap<string, ResolvedPlugin[]>;
-  readonly outbound: WeakMap<RouteDecision, Map<MethodDefaults | undefined, Handler>>;
+  readonly outbound: WeakMap<RouteDecision, PerDecision>;
   readonly inbound: WeakMap<Handler, Handler>;
 }
 
 const NO_DEFAULTS: MethodDefaults = {};
+
+/** What a route decision needs per call, worked out on its first call, not on every one. */
+interface PerDecision {
+  readonly handlers: Map<MethodDefaults | undefined, Handler>;
+  /** The destination identity for calls in `namespace` (the decision's, nearly always). */
+  namespace: string;
+  identity: PeerIdentity | undefined;
+}
 
 /**
  * The mesh core as one object that a data-plane shape drives: it holds the configuration in
@@ -123,13 +136,18 @@ export class DataPlane {
       localZone: options.zone,
       random: options.random,
     });
-    this.destinations = new Destinations(this.clock, options.probeFactory, (e, set) =>
-      this.metrics.recordEjection({
-        place: this.#place("out"),
-        service: set.service,
-        namespace: set.namespace,
-        reason: e.reason,
-      }),
+    const removed = options.onEndpointRemoved;
+    this.destinations = new Destinations(
+      this.clock,
+      options.probeFactory,
+      (e, set) =>
+        this.metrics.recordEjection({
+          place: this.#place("out"),
+          service: set.service,
+          namespace: set.namespace,
+          reason: e.reason,
+        }),
+      removed ? { onRemoved: (ep) => removed(ep.ref) } : undefined,
     );
     this.#current = this.#compile("", create(MeshConfigSchema), new Map());
   }
@@ -202,19 +220,25 @@ export class DataPlane {
     const decision = v.table.match(call);
     call.route = decision.routeName;
     if (decision.destination.service !== call.service) call.service = decision.destination.service;
+    let per = v.outbound.get(decision);
+    if (!per) {
+      per = { handlers: new Map(), namespace: "", identity: undefined };
+      v.outbound.set(decision, per);
+    }
     if (call.destination === undefined) {
-      const sa = decision.service?.serviceAccount || call.service;
-      call.destination = peerIdentity(v.trustDomain, call.namespace, sa);
+      // The identity depends only on the version, the namespace and the decision's service:
+      // validating and formatting a SPIFFE ID per call would cost more than the chain.
+      if (per.identity === undefined || per.namespace !== call.namespace) {
+        const sa = decision.service?.serviceAccount || call.service;
+        per.identity = Object.freeze(peerIdentity(v.trustDomain, call.namespace, sa));
+        per.namespace = call.namespace;
+      }
+      call.destination = per.identity;
     }
-    let perDecision = v.outbound.get(decision);
-    if (!perDecision) {
-      perDecision = new Map();
-      v.outbound.set(decision, perDecision);
-    }
-    let handler = perDecision.get(defaults);
+    let handler = per.handlers.get(defaults);
     if (!handler) {
       handler = this.#outboundChain(v, decision, defaults ?? NO_DEFAULTS);
-      perDecision.set(defaults, handler);
+      per.handlers.set(defaults, handler);
     }
     return handler(call);
   }

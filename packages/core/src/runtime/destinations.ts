@@ -1,7 +1,7 @@
 import { equals } from "@bufbuild/protobuf";
 import type { Clock } from "../clock/clock.ts";
 import { EndpointRegistry } from "../endpoints/directory.ts";
-import { EndpointSet } from "../endpoints/endpoint-set.ts";
+import { type EndpointObserver, EndpointSet } from "../endpoints/endpoint-set.ts";
 import type { ServiceEndpoints } from "../gen/weft/v1/endpoint_pb.js";
 import {
   type HealthCheck,
@@ -43,15 +43,18 @@ export class Destinations {
   readonly #probeFactory: ProbeFactory | undefined;
   readonly #onEjection: ((e: Ejection, set: EndpointSet) => void) | undefined;
   readonly #guards = new Map<string, Guards>();
+  readonly #observer: EndpointObserver | undefined;
 
   constructor(
     clock: Clock,
     probeFactory?: ProbeFactory,
     onEjection?: (e: Ejection, set: EndpointSet) => void,
+    observer?: EndpointObserver,
   ) {
     this.#clock = clock;
     this.#probeFactory = probeFactory;
     this.#onEjection = onEjection;
+    this.#observer = observer;
   }
 
   /** Replaces the endpoints of one service (an endpoint removed with calls in flight drains). */
@@ -60,6 +63,7 @@ export class Destinations {
     let set = this.registry.get(endpoints.service, namespace);
     if (!set) {
       set = new EndpointSet({ service: endpoints.service, namespace, clock: this.#clock });
+      if (this.#observer) set.observe(this.#observer);
       this.registry.set(set);
     }
     set.updateFromProto(endpoints);

@@ -1,16 +1,20 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type ServiceImpl, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import type { SidecarTarget } from "../policy/method-policy.ts";
-import { isSidecarTarget, type MeshClientTarget, type MeshHost, type MeshServiceOptions } from "./target.ts";
+import {
+  isSidecarTarget,
+  type MeshClientTarget,
+  type MeshHost,
+  type MeshServiceOptions,
+  type RpcProtocol,
+} from "./target.ts";
 
-/** Wire protocol between the application and its sidecar (the mesh wire is always HTTP/2). */
-export type SidecarProtocol = "grpc" | "connect";
-
-export interface MeshClientOptions<S extends DescService> extends MeshServiceOptions<S> {
-  /** Only for sidecar targets; gRPC by default. */
-  readonly protocol?: SidecarProtocol;
-}
+export interface MeshClientOptions<S extends DescService> extends MeshServiceOptions<S> {}
 
 const sidecarTransports = new Map<string, Transport>();
 
@@ -19,12 +23,17 @@ const sidecarTransports = new Map<string, Transport>();
  * finds the mesh service from the RPC path (Service.rpc_services), applies the policies and
  * carries the call over mTLS; one transport per sidecar address and protocol is shared.
  */
-export function sidecarTransport(target: SidecarTarget, protocol: SidecarProtocol = "grpc"): Transport {
+export function sidecarTransport(target: SidecarTarget, protocol: RpcProtocol = "grpc"): Transport {
   const key = `${protocol} ${target.sidecar}`;
   let t = sidecarTransports.get(key);
   if (!t) {
     const options = { baseUrl: target.sidecar, httpVersion: "2" as const };
-    t = protocol === "grpc" ? createGrpcTransport(options) : createConnectTransport(options);
+    t =
+      protocol === "grpc"
+        ? createGrpcTransport(options)
+        : protocol === "connect"
+          ? createConnectTransport(options)
+          : createGrpcWebTransport(options);
     sidecarTransports.set(key, t);
   }
   return t;
@@ -42,7 +51,7 @@ export function createMeshClient<S extends DescService>(
 ): Client<S> {
   const transport = isSidecarTarget(target)
     ? sidecarTransport(target, options.protocol)
-    : target.transportFor(service, { policies: options.policies });
+    : target.transportFor(service, { policies: options.policies, protocol: options.protocol });
   return createClient(service, transport);
 }
 

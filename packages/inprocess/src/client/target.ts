@@ -5,7 +5,12 @@ import type { MethodPolicyTable, SidecarTarget } from "../policy/method-policy.t
 /** Options a generated client or server helper passes along with its policy table. */
 export interface MeshServiceOptions<S extends DescService> {
   readonly policies?: MethodPolicyTable<S>;
+  /** Protocol of a client's calls on the wire; gRPC by default. Servers answer all three. */
+  readonly protocol?: RpcProtocol;
 }
+
+/** The RPC protocols a client may speak; each travels as HTTP/2 requests on the mesh wire. */
+export type RpcProtocol = "grpc" | "connect" | "grpc-web";
 
 /**
  * What generated code needs of an in-process mesh: a Transport that runs the outbound chain

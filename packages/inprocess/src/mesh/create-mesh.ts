@@ -1,7 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import { createConnectRouter, type ServiceImpl, type Transport } from "@connectrpc/connect";
+import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
+import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
 import { DataPlane, systemClock, type TrafficSnapshot } from "@weft/core";
 import { MeshConfigSchema } from "@weft/core/model";
 import { loadMeshConfigFiles } from "@weft/core/node";
@@ -78,6 +80,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
     log: options.log,
     accessLog: options.accessLog,
     send: meshSend(client, "client"),
+    onEndpointRemoved: (endpoint) => void client.drain(endpoint.key),
     plugins: options.plugins,
     loadPlugin: (module) => import(module) as Promise<Record<string, unknown>>,
   });
@@ -101,7 +104,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
     );
   }
 
-  const transports = new Map<DescService, Map<unknown, Transport>>();
+  const transports = new Map<DescService, Map<unknown, Map<string, Transport>>>();
   let closed = false;
 
   const mesh: Mesh = {
@@ -113,14 +116,27 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
         byPolicies = new Map();
         transports.set(service, byPolicies);
       }
-      let t = byPolicies.get(serviceOptions.policies);
+      const protocol = serviceOptions.protocol ?? "grpc";
+      const cacheKey = `${protocol}`;
+      let byProtocol = byPolicies.get(serviceOptions.policies);
+      if (!byProtocol) {
+        byProtocol = new Map();
+        byPolicies.set(serviceOptions.policies, byProtocol);
+      }
+      let t = byProtocol.get(cacheKey);
       if (!t) {
         const methods = methodTable(service, serviceOptions.policies);
         const target = () => {
           const s = dataPlane.routes.serviceForRpc(service.typeName);
           return s ? { service: s.name, namespace: s.namespace } : { service: service.typeName, namespace };
         };
-        t = createGrpcTransport({
+        const createTransport =
+          protocol === "grpc"
+            ? createGrpcTransport
+            : protocol === "connect"
+              ? createConnectTransport
+              : createGrpcWebTransport;
+        t = createTransport({
           httpClient: meshHttpClient(dataPlane, methods, target),
           baseUrl: "https://mesh",
           useBinaryFormat: true,
@@ -131,7 +147,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
           readMaxBytes: 0xffffffff,
           writeMaxBytes: 0xffffffff,
         });
-        byPolicies.set(serviceOptions.policies, t);
+        byProtocol.set(cacheKey, t);
       }
       return t;
     },
