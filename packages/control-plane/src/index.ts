@@ -1,2 +1,24 @@
-// Public API of @weft/control-plane: see README.md. Empty until its issue lands.
-export {};
+// Public API of @weft/control-plane: see README.md.
+
+export { runCli } from "./cli/run.ts";
+export { applyEndpointDelta } from "./client/apply-delta.ts";
+export type { BackoffOptions } from "./client/backoff.ts";
+export {
+  connectDataPlane,
+  type DataPlaneClient,
+  type DataPlaneClientOptions,
+  type DataPlaneEvent,
+  type PushInfo,
+} from "./client/data-plane-client.ts";
+export { diffMeshConfig } from "./config/diff.ts";
+export { validateMeshConfig } from "./config/validate.ts";
+export {
+  type ControlPlane,
+  type ControlPlaneOptions,
+  DEFAULT_CONTROL_PLANE_PORT,
+  startControlPlane,
+} from "./server/control-plane.ts";
+export type { ConfigListener, ConfigStore, StoredConfig, TokenRecord } from "./store/config-store.ts";
+export { StoreConflictError } from "./store/config-store.ts";
+export { openFileStore } from "./store/file-store.ts";
+export { type IssuedToken, issueToken, type TokenSubject, verifyToken } from "./tokens/tokens.ts";

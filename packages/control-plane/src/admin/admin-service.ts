@@ -1,0 +1,84 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { ConfigError, formatProblem } from "@weft/core";
+import { type AdminService, MeshConfigSchema, type ServiceEndpoints } from "@weft/core/model";
+import { diffMeshConfig } from "../config/diff.ts";
+import { validateMeshConfig } from "../config/validate.ts";
+import type { DiscoveryHub } from "../discovery/hub.ts";
+import { type ConfigStore, StoreConflictError } from "../store/config-store.ts";
+import { issueToken } from "../tokens/tokens.ts";
+
+/** What the `weft` command and the dashboard call. */
+export function adminService(store: ConfigStore, hub: DiscoveryHub): ServiceImpl<typeof AdminService> {
+  return {
+    async apply(request) {
+      let checked: ReturnType<typeof validateMeshConfig>;
+      try {
+        checked = validateMeshConfig(request.config ?? create(MeshConfigSchema));
+      } catch (e) {
+        if (e instanceof ConfigError)
+          throw new ConnectError(
+            `configuration refused, nothing changed:\n${e.problems.map((p) => `  ${formatProblem(p)}`).join("\n")}`,
+            Code.InvalidArgument,
+          );
+        throw e;
+      }
+      const current = await store.get();
+      const changed = diffMeshConfig(current.config, checked);
+      if (request.dryRun || changed.length === 0) return { version: String(current.revision), changed };
+      try {
+        const stored = await store.put(checked, { expectedRevision: current.revision });
+        return { version: String(stored.revision), changed };
+      } catch (e) {
+        if (e instanceof StoreConflictError) throw new ConnectError(e.message, Code.Aborted);
+        throw e;
+      }
+    },
+
+    async getConfig() {
+      const stored = await store.get();
+      return { config: stored.config, version: String(stored.revision) };
+    },
+
+    listEndpoints(request) {
+      const services: ServiceEndpoints[] = [];
+      for (const key of hub.view.servicesWithEndpoints()) {
+        if (request.service && !matches(key, request.service)) continue;
+        const set = hub.view.endpointSet(key);
+        if (set) services.push(set);
+      }
+      return { services };
+    },
+
+    listProxies() {
+      const proxies = hub
+        .proxies()
+        .sort((a, b) =>
+          `${a.namespace}/${a.service}/${a.instanceId}`.localeCompare(
+            `${b.namespace}/${b.service}/${b.instanceId}`,
+          ),
+        );
+      return { proxies };
+    },
+
+    async createToken(request) {
+      try {
+        const issued = await issueToken(store, {
+          namespace: request.namespace,
+          serviceAccount: request.serviceAccount,
+          ttlSeconds: request.ttlSeconds,
+        });
+        return { token: issued.token, expiresAt: timestampFromMs(issued.expiresAtMs) };
+      } catch (e) {
+        if (e instanceof RangeError) throw new ConnectError(e.message, Code.InvalidArgument);
+        throw e;
+      }
+    },
+  };
+}
+
+/** `ns/name` matches exactly; a bare `name` matches that service in any namespace. */
+function matches(key: string, filter: string): boolean {
+  return filter.includes("/") ? key === filter : key.slice(key.indexOf("/") + 1) === filter;
+}

@@ -1,0 +1,46 @@
+import { ConfigError } from "@weft/core";
+import { loadMeshConfigFiles } from "@weft/core/node";
+import { DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { CliError } from "../cli-error.ts";
+import { type CliContext, parse, serverOption } from "./context.ts";
+
+export const applyUsage = `usage: weft apply -f FILE|DIR [-f ...] [--dry-run] [--server URL]
+  -f, --filename  YAML or JSON file, or a directory of them; replaces the whole applied set
+  --dry-run       check and show what would change, change nothing`;
+
+/** `weft apply`: every file is checked locally (file:line:col errors) before anything is sent. */
+export async function apply(args: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse(
+    "apply",
+    args,
+    {
+      filename: { type: "string", short: "f", multiple: true },
+      "dry-run": { type: "boolean" },
+      ...serverOption,
+    },
+    applyUsage,
+  );
+  const files = [...(values.filename ?? []), ...positionals];
+  if (files.length === 0) throw new CliError(`weft apply needs -f FILE\n\n${applyUsage}`);
+  let config: Awaited<ReturnType<typeof loadMeshConfigFiles>>;
+  try {
+    config = await loadMeshConfigFiles(files);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`${e.message}\nnothing was applied`);
+    throw e;
+  }
+  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
+  const dryRun = values["dry-run"] ?? false;
+  const res = await withAdmin(server, (admin) => admin.apply({ config, dryRun }));
+  if (res.changed.length === 0) {
+    ctx.out(`no changes; configuration version ${res.version} stays in force\n`);
+    return 0;
+  }
+  const lines = res.changed.map((c) => `  ${c}\n`).join("");
+  ctx.out(
+    dryRun
+      ? `dry run: applying would change (nothing was changed):\n${lines}`
+      : `applied configuration version ${res.version}:\n${lines}`,
+  );
+  return 0;
+}

@@ -1,0 +1,52 @@
+import type { MeshConfig } from "@weft/core/model";
+
+/** The applied configuration with the store revision that wrote it. */
+export interface StoredConfig {
+  /** Increases by at least one on every write, across restarts; 0 before the first write. */
+  readonly revision: number;
+  readonly config: MeshConfig;
+}
+
+/** A bootstrap token as stored: only its hash, never the token itself. */
+export interface TokenRecord {
+  /** Hex SHA-256 of the token. */
+  readonly hash: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** Wall-clock milliseconds since the epoch. */
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+/** Receives every write, in revision order. */
+export type ConfigListener = (stored: StoredConfig) => void;
+
+/**
+ * Where the control plane keeps what must survive a restart. The shape follows etcd so an
+ * etcd store (several replicas) and a Kubernetes store fit behind it: a revision per write,
+ * compare-and-swap on that revision, and a watch that also reports other replicas' writes.
+ */
+export interface ConfigStore {
+  /** The configuration in force (an empty MeshConfig at revision 0 when none was applied). */
+  get(): Promise<StoredConfig>;
+  /**
+   * Replaces the configuration. With `expectedRevision`, fails with StoreConflictError when
+   * another write happened since (etcd: a txn comparing the key's mod_revision).
+   */
+  put(config: MeshConfig, options?: { expectedRevision?: number }): Promise<StoredConfig>;
+  /** Calls `listener` after every write from now on; returns the function that stops it. */
+  watch(listener: ConfigListener): () => void;
+  putToken(record: TokenRecord): Promise<void>;
+  getToken(hash: string): Promise<TokenRecord | undefined>;
+  close(): Promise<void>;
+}
+
+/** A compare-and-swap write lost to another writer. */
+export class StoreConflictError extends Error {
+  override readonly name = "StoreConflictError";
+  constructor(expected: number, actual: number) {
+    super(
+      `configuration changed while applying (expected revision ${expected}, store is at ${actual}); apply again`,
+    );
+  }
+}

@@ -1,0 +1,104 @@
+import { create } from "@bufbuild/protobuf";
+import { EndpointDeltaSchema, ServiceEndpointsSchema, SnapshotSchema } from "@weft/core/model";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { applyEndpointDelta } from "../../src/client/apply-delta.ts";
+import { backoffDelay } from "../../src/client/backoff.ts";
+import { endpointAddresses, Resources, waitFor } from "../helpers.ts";
+
+const res = new Resources();
+afterEach(() => res.closeAll());
+
+const set = (ns: string, service: string, ...addresses: string[]) =>
+  create(ServiceEndpointsSchema, {
+    namespace: ns,
+    service,
+    endpoints: addresses.map((address) => ({ address, port: 1 })),
+  });
+
+describe("applyEndpointDelta", () => {
+  it("replaces updated sets, drops removed ones, and leaves the base untouched", () => {
+    const base = create(SnapshotSchema, {
+      config: { services: [{ name: "a" }], endpoints: [set("shop", "a", "1"), set("shop", "b", "2")] },
+    });
+    const next = applyEndpointDelta(
+      base,
+      create(EndpointDeltaSchema, {
+        updated: [set("shop", "a", "1", "3"), set("shop", "c", "4")],
+        removedServices: ["shop/b"],
+      }),
+    );
+    expect(next.config?.endpoints.map((e) => `${e.service}:${e.endpoints.map((x) => x.address)}`)).toEqual([
+      "a:1,3",
+      "c:4",
+    ]);
+    expect(next.config?.services.map((s) => s.name)).toEqual(["a"]);
+    expect(base.config?.endpoints.map((e) => e.service)).toEqual(["a", "b"]);
+  });
+});
+
+describe("backoffDelay", () => {
+  it("stays within [ceiling/2, ceiling] where the ceiling doubles up to the maximum", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, r) => {
+          const ceiling = Math.min(30_000, 250 * 2 ** attempt);
+          const d = backoffDelay(attempt, {}, () => r);
+          return d >= ceiling / 2 && d <= ceiling;
+        },
+      ),
+    );
+    expect(backoffDelay(0, { initialMs: 100 }, () => 0)).toBe(50);
+    expect(backoffDelay(10, { initialMs: 100, maxMs: 1000 }, () => 0.999999)).toBeCloseTo(1000, 0);
+  });
+});
+
+describe("connectDataPlane", () => {
+  it("starting from a cached version that is still current, is confirmed without reapplying it", async () => {
+    const cp = await res.controlPlane({ dataDir: await res.tempDir() });
+    const reg = { service: "orders", namespace: "shop", instanceId: "o-1", addresses: ["127.0.0.2"] };
+    const first = res.dataPlane(cp.url, reg);
+    await first.holds((s) => endpointAddresses(s, "shop/orders").length === 1, "the first snapshot");
+    const cached = {
+      version: first.client.version ?? "",
+      snapshot: first.client.snapshot ?? create(SnapshotSchema),
+    };
+    await first.client.close();
+    await waitFor(() => cp.hub.sessionCount === 0, "the first stream to end");
+
+    const { connectDataPlane } = await import("../../src/client/data-plane-client.ts");
+    let applied = 0;
+    const again = connectDataPlane({
+      url: cp.url,
+      registration: reg,
+      cached,
+      onSnapshot: () => void applied++,
+    });
+    res.add(() => again.close(), again);
+    await waitFor(
+      () => cp.hub.proxies()[0]?.ackedVersion === cached.version,
+      "the cached version to be confirmed",
+    );
+    expect(again.connected).toBe(true);
+    expect(applied).toBe(0);
+  });
+
+  it("NACKs a delta that arrives before any snapshot instead of applying it to nothing", async () => {
+    const cp = await res.controlPlane({ dataDir: await res.tempDir() });
+    const first = res.dataPlane(cp.url, { service: "orders", namespace: "shop", instanceId: "o-1" });
+    await waitFor(() => first.client.version !== undefined, "a version");
+    // Claiming a version without the snapshot that goes with it.
+    const liar = res.dataPlane(cp.url, {
+      service: "orders",
+      namespace: "shop",
+      instanceId: "o-2",
+      lastVersion: first.client.version ?? "",
+    });
+    await waitFor(() => liar.events.some((e) => e.type === "rejected"), "the NACK");
+    expect(liar.events.find((e) => e.type === "rejected")).toMatchObject({
+      reason: "received an endpoint delta before any snapshot",
+    });
+  });
+});
