@@ -3,7 +3,7 @@
  * process, each on its own HTTP/2 connection like real data planes, spread over
  * `services` services, each depending on the next one (a scoped snapshot per service).
  */
-import { connectDataPlane, type DataPlaneClient } from "../src/client/data-plane-client.ts";
+import { connectDataPlane, type DataPlaneClient } from "@weft/core/transport";
 
 export interface FleetOptions {
   url: string;
@@ -42,7 +42,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             port: 15008,
             dependencies: [`svc-${(k + 1) % services}`],
           },
-          backoff: { initialMs: 50, maxMs: 1000 },
+          backoff: { baseMs: 50, maxMs: 1000 },
           onSnapshot: () => {},
         }),
       );

@@ -1,15 +1,6 @@
 // Public API of @weft/control-plane: see README.md.
 
 export { runCli } from "./cli/run.ts";
-export { applyEndpointDelta } from "./client/apply-delta.ts";
-export type { BackoffOptions } from "./client/backoff.ts";
-export {
-  connectDataPlane,
-  type DataPlaneClient,
-  type DataPlaneClientOptions,
-  type DataPlaneEvent,
-  type PushInfo,
-} from "./client/data-plane-client.ts";
 export { diffMeshConfig } from "./config/diff.ts";
 export { validateMeshConfig } from "./config/validate.ts";
 export {

@@ -10,7 +10,7 @@ import {
   type DataPlaneClient,
   type DataPlaneEvent,
   type PushInfo,
-} from "../src/client/data-plane-client.ts";
+} from "@weft/core/transport";
 import {
   type ControlPlane,
   type ControlPlaneOptions,
@@ -87,7 +87,7 @@ export class TestDataPlane {
     this.client = connectDataPlane({
       url,
       registration,
-      backoff: { initialMs: 20, maxMs: 200 },
+      backoff: { baseMs: 20, maxMs: 200 },
       onEvent: (e) => this.events.push(e),
       onSnapshot: async (snapshot, info) => {
         await onSnapshot(snapshot, info);

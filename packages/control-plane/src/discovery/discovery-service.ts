@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { DiscoverResponse, DiscoveryService, Registration } from "@weft/core/model";
-import { AsyncQueue } from "../stream/async-queue.ts";
+import { AsyncQueue } from "@weft/core/transport";
 import type { DiscoveryHub } from "./hub.ts";
 
 /**

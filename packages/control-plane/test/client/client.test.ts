@@ -1,9 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { EndpointDeltaSchema, ServiceEndpointsSchema, SnapshotSchema } from "@weft/core/model";
+import { applyEndpointDelta } from "@weft/core/transport";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { applyEndpointDelta } from "../../src/client/apply-delta.ts";
-import { backoffDelay } from "../../src/client/backoff.ts";
 import { endpointAddresses, Resources, waitFor } from "../helpers.ts";
 
 const res = new Resources();
@@ -37,24 +36,6 @@ describe("applyEndpointDelta", () => {
   });
 });
 
-describe("backoffDelay", () => {
-  it("stays within [ceiling/2, ceiling] where the ceiling doubles up to the maximum", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 40 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (attempt, r) => {
-          const ceiling = Math.min(30_000, 250 * 2 ** attempt);
-          const d = backoffDelay(attempt, {}, () => r);
-          return d >= ceiling / 2 && d <= ceiling;
-        },
-      ),
-    );
-    expect(backoffDelay(0, { initialMs: 100 }, () => 0)).toBe(50);
-    expect(backoffDelay(10, { initialMs: 100, maxMs: 1000 }, () => 0.999999)).toBeCloseTo(1000, 0);
-  });
-});
-
 describe("connectDataPlane", () => {
   it("starting from a cached version that is still current, is confirmed without reapplying it", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
@@ -68,7 +49,7 @@ describe("connectDataPlane", () => {
     await first.client.close();
     await waitFor(() => cp.hub.sessionCount === 0, "the first stream to end");
 
-    const { connectDataPlane } = await import("../../src/client/data-plane-client.ts");
+    const { connectDataPlane } = await import("@weft/core/transport");
     let applied = 0;
     const again = connectDataPlane({
       url: cp.url,

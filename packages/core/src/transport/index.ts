@@ -8,6 +8,15 @@ export {
   type TunnelInit,
 } from "./client.ts";
 export { ConnectError, type ConnectPhase } from "./connect-error.ts";
+export { applyEndpointDelta } from "./control-plane/apply-delta.ts";
+export { AsyncQueue } from "./control-plane/async-queue.ts";
+export {
+  connectDataPlane,
+  type DataPlaneClient,
+  type DataPlaneClientOptions,
+  type DataPlaneEvent,
+  type PushInfo,
+} from "./control-plane/data-plane-client.ts";
 export { type MeshCredentials, meshSecureContext } from "./credentials.ts";
 export {
   DatagramChannel,
@@ -15,6 +24,7 @@ export {
   encodeDatagram,
   MAX_DATAGRAM,
 } from "./datagram.ts";
+export { type ErrorResponse, errorResponse } from "./error-response.ts";
 export {
   decodeHealthCheckResponse,
   encodeHealthCheckRequest,
@@ -54,4 +64,3 @@ export type {
   Transport,
   TunnelProtocol,
 } from "./transport.ts";
-export { type ErrorResponse, errorResponse } from "./error-response.ts";

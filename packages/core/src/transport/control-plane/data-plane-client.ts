@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { type Clock, sleep, systemClock } from "@weft/core";
+import { type Clock, sleep, systemClock } from "../../clock/clock.ts";
 import {
   type DiscoverRequest,
   DiscoverRequestSchema,
@@ -10,10 +10,13 @@ import {
   type EndpointDelta,
   RegistrationSchema,
   type Snapshot,
-} from "@weft/core/model";
-import { AsyncQueue } from "../stream/async-queue.ts";
+} from "../../model.ts";
+import { type BackoffOptions, backoffDelay } from "../backoff.ts";
 import { applyEndpointDelta } from "./apply-delta.ts";
-import { type BackoffOptions, backoffDelay } from "./backoff.ts";
+import { AsyncQueue } from "./async-queue.ts";
+
+/** Reconnect delays: a thousand data planes cut off at once must not come back at once. */
+const RECONNECT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
 
 /** What the application learns about a pushed version before it is applied. */
 export interface PushInfo {
@@ -116,9 +119,9 @@ export function connectDataPlane(options: DataPlaneClientOptions): DataPlaneClie
       }
       if (stop.signal.aborted) break;
       // A stream that worked for a while was a success: start the backoff over.
-      const backoff = options.backoff ?? {};
-      if (heard || clock.now() - startedAt >= (backoff.maxMs ?? 30_000)) attempt = 0;
-      const delay = backoffDelay(attempt++, backoff, random);
+      const backoff = options.backoff ?? RECONNECT_BACKOFF;
+      if (heard || clock.now() - startedAt >= backoff.maxMs) attempt = 0;
+      const delay = backoffDelay(++attempt, backoff, random);
       options.onEvent?.({ type: "disconnected", error, retryInMs: delay });
       await sleep(clock, delay, stop.signal).catch(() => undefined);
     }

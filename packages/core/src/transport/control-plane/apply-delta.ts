@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { DEFAULT_NAMESPACE } from "@weft/core";
-import { type EndpointDelta, MeshConfigSchema, type Snapshot, SnapshotSchema } from "@weft/core/model";
+import { DEFAULT_NAMESPACE } from "../../config/documents.ts";
+import { type EndpointDelta, MeshConfigSchema, type Snapshot, SnapshotSchema } from "../../model.ts";
 
 /**
  * The snapshot that results from applying an endpoint delta to `base`: each updated
