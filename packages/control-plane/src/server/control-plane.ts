@@ -3,10 +3,12 @@ import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Clock, systemClock } from "@weft/core";
-import { AdminService, DiscoveryService } from "@weft/core/model";
+import { AdminService, DiscoveryService, IdentityService } from "@weft/core/model";
 import { adminService } from "../admin/admin-service.ts";
 import { discoveryService } from "../discovery/discovery-service.ts";
 import { DiscoveryHub } from "../discovery/hub.ts";
+import { loadMeshCa, type MeshCa, type MeshCaOptions } from "../identity/certificate-authority.ts";
+import { identityService } from "../identity/identity-service.ts";
 import type { ConfigStore } from "../store/config-store.ts";
 import { openFileStore } from "../store/file-store.ts";
 
@@ -41,6 +43,12 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** How this replica names itself in ProxyStatus. Default `<hostname>:<port>`. */
   replica?: string;
+  /** Trust domain of the identities the CA issues. Default weft.local. */
+  trustDomain?: string;
+  /** The CA: a user's certificate and key (PEM), else one kept in dataDir. */
+  ca?: Omit<MeshCaOptions, "trustDomain" | "dataDir">;
+  /** Lifetime of the workload certificates the CA signs. Default 24 h. */
+  leafTtlMs?: number;
 }
 
 export interface ControlPlane {
@@ -49,6 +57,8 @@ export interface ControlPlane {
   readonly port: number;
   readonly hub: DiscoveryHub;
   readonly store: ConfigStore;
+  /** The mesh CA: its trust anchors are what data planes must trust. */
+  readonly ca: MeshCa;
   close(): Promise<void>;
 }
 
@@ -81,6 +91,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const unwatch = store.watch((stored) => hub.setConfig(stored.revision, stored.config));
 
   const configStore = store;
+  const ca = await loadMeshCa({
+    trustDomain: options.trustDomain ?? "weft.local",
+    dataDir: options.dataDir,
+    ...options.ca,
+  });
   const handler = connectNodeAdapter({
     // Compressing every push to a thousand data planes costs more CPU than anything else
     // the control plane does; only a snapshot big enough to matter on the wire is compressed.
@@ -88,6 +103,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     routes: (router) => {
       router.service(DiscoveryService, discoveryService(hub));
       router.service(AdminService, adminService(configStore, hub));
+      router.service(IdentityService, identityService(ca, configStore, { leafTtlMs: options.leafTtlMs }));
     },
   });
   const server = http2.createServer({}, handler);
@@ -145,6 +161,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     port,
     hub,
     store,
+    ca,
     close() {
       closing ??= (async () => {
         if (pinger) clearInterval(pinger);

@@ -64,3 +64,10 @@ export type {
   Transport,
   TunnelProtocol,
 } from "./transport.ts";
+export {
+  CertificateRotator,
+  type IssuedCredentials,
+  type RotatorOptions,
+  requestWorkloadCredentials,
+  type WorkloadIdentityOptions,
+} from "./control-plane/workload-identity.ts";

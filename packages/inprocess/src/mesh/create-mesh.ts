@@ -5,9 +5,12 @@ import { createTransport as createConnectTransport } from "@connectrpc/connect/p
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
 import { DataPlane, systemClock, type TrafficSnapshot } from "@weft/core";
-import { MeshConfigSchema } from "@weft/core/model";
+import { MeshConfigSchema, Mode } from "@weft/core/model";
 import { loadMeshConfigFiles } from "@weft/core/node";
 import {
+  CertificateRotator,
+  connectDataPlane,
+  type DataPlaneClient,
   H2cTransport,
   type MeshCredentials,
   type MeshServer,
@@ -57,19 +60,33 @@ export interface Mesh extends MeshHost {
 export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
   const namespace = options.namespace ?? "default";
   const clock = options.clock ?? systemClock;
-  if (!options.insecure && !options.credentials) {
+  const cp = options.controlPlane;
+  if (!options.insecure && !options.credentials && !cp) {
     throw new Error(
-      `createMesh(${options.service}): credentials (key, chain, trust anchors) are required for mutual TLS; pass insecure: true for plaintext local development`,
+      `createMesh(${options.service}): credentials (key, chain, trust anchors) or a controlPlane are required for mutual TLS; pass insecure: true for plaintext local development`,
     );
   }
   let wire: WireTransport;
   let mtls: MtlsH2Transport | undefined;
-  if (options.credentials) {
+  let rotator: CertificateRotator | undefined;
+  if (cp && !options.insecure) {
+    rotator = await CertificateRotator.start({
+      url: cp.url,
+      credential: cp.token,
+      spiffeId: `spiffe://${cp.trustDomain ?? "weft.local"}/ns/${namespace}/sa/${options.service}`,
+      clock,
+      onCredentials: (c) => {
+        if (mtls) mtls.setCredentials(c);
+        else mtls = new MtlsH2Transport(c);
+      },
+      onError: (e, retryInMs) =>
+        options.log?.warn({ err: String(e), retryInMs }, "certificate renewal failed"),
+    });
+  } else if (options.credentials) {
     mtls = new MtlsH2Transport(options.credentials);
-    wire = mtls;
-  } else {
-    wire = new H2cTransport();
   }
+  if (mtls) wire = mtls;
+  else wire = new H2cTransport();
   const client = new TransportClient({ transport: wire, place: "client", clock });
   const dataPlane = new DataPlane({
     shape: "inprocess",
@@ -92,7 +109,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
         : options.configFile;
   const config =
     options.config ?? (files.length > 0 ? await loadMeshConfigFiles(files) : create(MeshConfigSchema));
-  await dataPlane.applyConfig(config, "static");
+  if (!cp || files.length > 0 || options.config) await dataPlane.applyConfig(config, "static");
 
   const routes = new Map<string, Route>();
   const inFlight = new InFlight();
@@ -102,6 +119,35 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
       { host: options.listen.host, port: options.listen.port ?? 15008, mode: options.mode ?? "strict" },
       { request: inboundHandler(dataPlane, routes, inFlight) },
     );
+  }
+
+  let discovery: DataPlaneClient | undefined;
+  if (cp) {
+    let first!: () => void;
+    const firstVersion = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    discovery = connectDataPlane({
+      url: cp.url,
+      clock,
+      registration: {
+        service: options.service,
+        namespace,
+        instanceId: `${options.service}-${process.pid}-${server?.port ?? "client"}-${Math.random().toString(36).slice(2, 8)}`,
+        addresses: server ? [cp.advertiseAddress ?? options.listen?.host ?? "127.0.0.1"] : [],
+        port: server?.port ?? 0,
+        mode: Mode.INPROCESS,
+        zone: options.zone ?? "",
+        certificateExpiry: rotator?.current ? timestamp(rotator.current.notAfter) : undefined,
+      },
+      onSnapshot: async (snapshot, info) => {
+        await dataPlane.applyConfig(snapshot.config ?? create(MeshConfigSchema), info.version);
+        first();
+      },
+      onEvent: (e) => options.log?.debug({ event: e.type }, "control plane"),
+    });
+    const timeout = cp.initialTimeoutMs ?? 10_000;
+    await Promise.race([firstVersion, new Promise((r) => setTimeout(r, timeout).unref())]);
   }
 
   const transports = new Map<DescService, Map<unknown, Map<string, Transport>>>();
@@ -192,10 +238,16 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
       if (closed) return;
       closed = true;
       const graceMs = closeOptions.graceMs ?? 5_000;
+      await discovery?.close();
+      rotator?.stop();
       await server?.close({ graceMs });
       client.close();
       dataPlane.close();
     },
   };
   return mesh;
+}
+
+function timestamp(d: Date) {
+  return { seconds: BigInt(Math.floor(d.getTime() / 1000)), nanos: (d.getTime() % 1000) * 1e6 };
 }

@@ -11,7 +11,22 @@ export interface CreateMeshOptions {
   readonly configFile?: string | readonly string[];
   /** Static configuration given as a message. */
   readonly config?: MeshConfig;
-  /** Workload key, certificate chain and trust anchors (PEM). Required unless `insecure`. */
+  /**
+   * Join through a control plane: certificates from its CA (by CSR, with the bootstrap
+   * token; renewed at half-life), configuration and endpoints from its discovery stream,
+   * and this mesh's inbound port registered as an endpoint of `service`.
+   */
+  readonly controlPlane?: {
+    readonly url: string;
+    readonly token: string;
+    /** The address other data planes reach this one at (default: the listen host). */
+    readonly advertiseAddress?: string;
+    /** How long createMesh waits for the first configuration (default 10 s); it then goes on, not ready. */
+    readonly initialTimeoutMs?: number;
+    /** Trust domain asked for in the CSR (the CA decides in the end). Default weft.local. */
+    readonly trustDomain?: string;
+  };
+  /** Workload key, certificate chain and trust anchors (PEM). Required unless `insecure` or `controlPlane`. */
   readonly credentials?: MeshCredentials;
   /** Plaintext HTTP/2 (h2c) everywhere: local development only; never in a real mesh. */
   readonly insecure?: boolean;
