@@ -48,9 +48,11 @@ describe("the mesh certificate authority", () => {
     const { identity, cp, dir } = await start();
     const keys = await generateKeyPair();
     const csr = await createCsr({ keys, spiffeId: "spiffe://corp.test/ns/shop/sa/orders" });
-    const err = await identity
-      .sign({ csrPem: csr, credential: "weft_forged" })
-      .catch((e) => ConnectError.from(e));
+    const outcome = await identity.sign({ csrPem: csr, credential: "weft_forged" }).then(
+      () => new Error("signed with a forged credential"),
+      (e: unknown) => e,
+    );
+    const err = ConnectError.from(outcome);
     expect(err.code).toBe(Code.Unauthenticated);
     const root = cp.ca.trustAnchors[0];
     await cp.close();
