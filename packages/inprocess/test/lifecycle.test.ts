@@ -32,7 +32,10 @@ describe("in-process lifecycle", () => {
     started.push(client);
     const echo = createMeshClient(EchoService, client);
     const slow = echo.say({ text: "long", delayMs: 400 });
-    await new Promise((r) => setTimeout(r, 100));
+    // Remove the endpoint only once the call is in the handler (the machine may be slow).
+    for (let i = 0; i < 200 && a.mesh.health().inFlight === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(a.mesh.health().inFlight).toBe(1);
     client.dataPlane.applyEndpoints([
       create(ServiceEndpointsSchema, {
         service: "echo",
