@@ -13,3 +13,11 @@ export type { ConfigListener, ConfigStore, StoredConfig, TokenRecord } from "./s
 export { StoreConflictError } from "./store/config-store.ts";
 export { openFileStore } from "./store/file-store.ts";
 export { type IssuedToken, issueToken, type TokenSubject, verifyToken } from "./tokens/tokens.ts";
+export {
+  type Dashboard,
+  DEFAULT_DASHBOARD_PORT,
+  type DataPlaneRow,
+  type EdgeTraffic,
+  type Overview,
+  type ServiceRow,
+} from "./dashboard/index.ts";

@@ -35,7 +35,8 @@ export function discoveryService(hub: DiscoveryHub): ServiceImpl<typeof Discover
               "`register` may be sent only once per stream; open a new stream to register again",
               Code.InvalidArgument,
             );
-          session.receive(next.value);
+          if (next.value.kind.case === "traffic") hub.onTraffic?.(session, next.value.kind.value);
+          else session.receive(next.value);
         }
       })();
       reading.then(

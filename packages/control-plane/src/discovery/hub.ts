@@ -1,5 +1,11 @@
 import type { Clock, TimerHandle } from "@weft/core";
-import type { DiscoverResponse, MeshConfig, ProxyStatus, Registration } from "@weft/core/model";
+import type {
+  DiscoverResponse,
+  MeshConfig,
+  ProxyStatus,
+  Registration,
+  TrafficReport,
+} from "@weft/core/model";
 import { Registry } from "../registry/registry.ts";
 import { MeshView } from "./mesh-view.ts";
 import { scopeRequestOf } from "./scope.ts";
@@ -40,6 +46,8 @@ export class DiscoveryHub {
   readonly view: MeshView;
   /** Names this control plane in ProxyStatus (set once it listens). */
   replica = "";
+  /** Where data planes' TrafficReports go (the dashboard's ledger); dropped while unset. */
+  onTraffic: ((session: DataPlaneSession, report: TrafficReport) => void) | undefined;
   private readonly options: HubOptions;
   private readonly sessions = new Set<DataPlaneSession>();
   private changed = new Set<string>();
@@ -91,6 +99,7 @@ export class DiscoveryHub {
     this.view.acquire(scope);
     this.sessions.add(session);
     session.leaseKey = this.registry.register(registration, session);
+    session.openedAt = this.options.clock.now();
     if (this.warmup !== undefined && registration.lastVersion !== "") {
       session.ackedVersion = registration.lastVersion;
       this.warming.add(session);

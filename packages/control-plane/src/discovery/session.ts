@@ -31,6 +31,8 @@ export class DataPlaneSession {
   readonly scope: ScopeRequest;
   readonly connectedAtMs: number;
   leaseKey = "";
+  /** Clock time the stream registered: its first TrafficReport counts from then. */
+  openedAt = 0;
   ackedVersion = "";
   nackedVersion = "";
   nackReason = "";

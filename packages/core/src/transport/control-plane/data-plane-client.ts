@@ -10,6 +10,7 @@ import {
   type EndpointDelta,
   RegistrationSchema,
   type Snapshot,
+  type TrafficStatSchema,
 } from "../../model.ts";
 import { type BackoffOptions, backoffDelay } from "../backoff.ts";
 import { applyEndpointDelta } from "./apply-delta.ts";
@@ -30,11 +31,15 @@ export type DataPlaneEvent =
   | { type: "connected" }
   | { type: "accepted"; version: string }
   | { type: "rejected"; version: string; reason: string }
-  | { type: "disconnected"; error: unknown; retryInMs: number };
+  | { type: "disconnected"; error: unknown; retryInMs: number }
+  | { type: "traffic-failed"; error: unknown };
 
 export interface DataPlaneClientOptions {
-  /** The control plane, e.g. `http://127.0.0.1:15010`. */
-  url: string;
+  /**
+   * The control plane, e.g. `http://127.0.0.1:15010`; or several replicas of it (sharing
+   * one store), tried in turn: after a stream fails the client reconnects to the next one.
+   */
+  url: string | readonly string[];
   registration: MessageInitShape<typeof RegistrationSchema>;
   /**
    * Applies a version. Return (or resolve) to accept it: the client ACKs. Throw (or reject)
@@ -51,6 +56,15 @@ export interface DataPlaneClientOptions {
   /** A transport of your own (mTLS, shared connection); the client then leaves it open on close. */
   transport?: Transport;
   backoff?: BackoffOptions;
+  /**
+   * Golden signals for the control plane's dashboard: called every `trafficIntervalMs`
+   * while connected, it returns the counters since its previous call, one entry per
+   * destination service (`name` in this namespace, or `namespace/name`). A call that
+   * throws is skipped (a `traffic-failed` event) and the next one covers that time too.
+   */
+  traffic?: () => MessageInitShape<typeof TrafficStatSchema>[];
+  /** How often `traffic` is reported. Default 10 s. */
+  trafficIntervalMs?: number;
   /** HTTP/2 PING interval that notices a dead control plane. Default 15 s. */
   keepaliveMs?: number;
   clock?: Clock;
@@ -76,22 +90,28 @@ export interface DataPlaneClient {
 export function connectDataPlane(options: DataPlaneClientOptions): DataPlaneClient {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  let sessionManager: Http2SessionManager | undefined;
-  let transport = options.transport;
-  if (!transport) {
+  const sessionManagers: Http2SessionManager[] = [];
+  let clients: Client<typeof DiscoveryService>[];
+  if (options.transport) clients = [createClient(DiscoveryService, options.transport)];
+  else {
+    const urls = typeof options.url === "string" ? [options.url] : options.url;
+    if (urls.length === 0) throw new Error("connectDataPlane needs at least one control-plane url");
     const keepalive = options.keepaliveMs ?? 15_000;
-    sessionManager = new Http2SessionManager(options.url, {
-      pingIntervalMs: keepalive,
-      pingTimeoutMs: keepalive,
-    });
-    transport = createConnectTransport({
-      baseUrl: options.url,
-      httpVersion: "2",
-      useBinaryFormat: true,
-      sessionManager,
+    clients = urls.map((url) => {
+      const sessionManager = new Http2SessionManager(url, {
+        pingIntervalMs: keepalive,
+        pingTimeoutMs: keepalive,
+      });
+      sessionManagers.push(sessionManager);
+      const transport = createConnectTransport({
+        baseUrl: url,
+        httpVersion: "2",
+        useBinaryFormat: true,
+        sessionManager,
+      });
+      return createClient(DiscoveryService, transport);
     });
   }
-  const client = createClient(DiscoveryService, transport);
   const stop = new AbortController();
   const state = {
     version: options.cached?.version,
@@ -101,12 +121,14 @@ export function connectDataPlane(options: DataPlaneClientOptions): DataPlaneClie
 
   const loop = (async () => {
     let attempt = 0;
+    let current = 0;
     while (!stop.signal.aborted) {
+      const client = clients[current % clients.length] as Client<typeof DiscoveryService>;
       const startedAt = clock.now();
       let heard = false;
       let error: unknown;
       try {
-        await runStream(client, options, state, stop.signal, () => {
+        await runStream(client, options, clock, state, stop.signal, () => {
           if (!heard) options.onEvent?.({ type: "connected" });
           heard = true;
           state.connected = true;
@@ -118,6 +140,8 @@ export function connectDataPlane(options: DataPlaneClientOptions): DataPlaneClie
         state.connected = false;
       }
       if (stop.signal.aborted) break;
+      // This replica failed (or went away): the next attempt goes to another.
+      current++;
       // A stream that worked for a while was a success: start the backoff over.
       const backoff = options.backoff ?? RECONNECT_BACKOFF;
       if (heard || clock.now() - startedAt >= backoff.maxMs) attempt = 0;
@@ -140,7 +164,7 @@ export function connectDataPlane(options: DataPlaneClientOptions): DataPlaneClie
     async close() {
       stop.abort(new Error("data-plane client closed"));
       await loop;
-      sessionManager?.abort();
+      for (const m of sessionManagers) m.abort();
     },
   };
 }
@@ -148,6 +172,7 @@ export function connectDataPlane(options: DataPlaneClientOptions): DataPlaneClie
 async function runStream(
   client: Client<typeof DiscoveryService>,
   options: DataPlaneClientOptions,
+  clock: Clock,
   state: { version: string | undefined; snapshot: Snapshot | undefined },
   signal: AbortSignal,
   onHeard: () => void,
@@ -156,14 +181,51 @@ async function runStream(
   const registration = create(RegistrationSchema, options.registration);
   if (state.version !== undefined) registration.lastVersion = state.version;
   requests.push(create(DiscoverRequestSchema, { kind: { case: "register", value: registration } }));
+  const streamEnded = new AbortController();
+  let heard = false;
+  if (options.traffic)
+    void reportTraffic(options, clock, requests, () => heard, AbortSignal.any([signal, streamEnded.signal]));
   try {
     for await (const response of client.discover(requests, { signal })) {
+      heard = true;
       onHeard();
       const answer = await apply(response, options, state);
       requests.push(answer);
     }
   } finally {
+    streamEnded.abort();
     requests.close();
+  }
+}
+
+/** Sends a TrafficReport every interval on the open stream until it ends. */
+async function reportTraffic(
+  options: DataPlaneClientOptions,
+  clock: Clock,
+  requests: AsyncQueue<DiscoverRequest>,
+  heard: () => boolean,
+  signal: AbortSignal,
+): Promise<void> {
+  const traffic = options.traffic;
+  if (!traffic) return;
+  const intervalMs = options.trafficIntervalMs ?? 10_000;
+  for (;;) {
+    try {
+      await sleep(clock, intervalMs, signal);
+    } catch {
+      return;
+    }
+    // Until the control plane answers, the stream may never carry anything: the counters
+    // stay with the caller for the next report instead of being lost.
+    if (!heard()) continue;
+    let stats: MessageInitShape<typeof TrafficStatSchema>[];
+    try {
+      stats = traffic();
+    } catch (error) {
+      options.onEvent?.({ type: "traffic-failed", error });
+      continue;
+    }
+    requests.push(create(DiscoverRequestSchema, { kind: { case: "traffic", value: { stats } } }));
   }
 }
 
