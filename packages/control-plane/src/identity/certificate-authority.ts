@@ -8,6 +8,7 @@ import {
   importPrivateKeyPem,
   x509,
 } from "@weft/core";
+import type { CaMaterial } from "../store/config-store.ts";
 
 const YEAR = 365 * 86_400_000;
 
@@ -30,6 +31,8 @@ export interface MeshCaOptions {
   readonly chainPem?: string;
   /** Further roots to trust while anchors rotate (both old and new trusted during the overlap). */
   readonly extraTrustAnchors?: readonly string[];
+  /** Replicas sharing a store keep one root there (see ConfigStore.sharedCa). */
+  readonly shared?: (create: () => Promise<CaMaterial>) => Promise<CaMaterial>;
 }
 
 /**
@@ -52,6 +55,33 @@ export async function loadMeshCa(options: MeshCaOptions): Promise<MeshCa> {
       trustAnchors: [root.toString("pem"), ...(options.extraTrustAnchors ?? [])],
     };
   }
+  const newRoot = async (): Promise<CertificateAuthority> => {
+    const now = Date.now();
+    return createRootCa({
+      trustDomain: options.trustDomain,
+      notBefore: now - 3_600_000,
+      notAfter: now + 10 * YEAR,
+    });
+  };
+  if (options.shared) {
+    const material = await options.shared(async () => {
+      const root = await newRoot();
+      return {
+        certificatePem: root.certificate.toString("pem"),
+        keyPem: await exportPrivateKeyPem(root.privateKey),
+      };
+    });
+    const authority: CertificateAuthority = {
+      certificate: new x509.X509Certificate(material.certificatePem),
+      privateKey: await importPrivateKeyPem(material.keyPem),
+      chain: [],
+    };
+    return {
+      trustDomain: options.trustDomain,
+      authority,
+      trustAnchors: [material.certificatePem, ...(options.extraTrustAnchors ?? [])],
+    };
+  }
   if (!options.dataDir)
     throw new Error("the certificate authority needs a data directory, or a CA certificate and key");
   const dir = join(options.dataDir, "ca");
@@ -67,12 +97,7 @@ export async function loadMeshCa(options: MeshCaOptions): Promise<MeshCa> {
     };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    const now = Date.now();
-    authority = await createRootCa({
-      trustDomain: options.trustDomain,
-      notBefore: now - 3_600_000,
-      notAfter: now + 10 * YEAR,
-    });
+    authority = await newRoot();
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(keyPath, await exportPrivateKeyPem(authority.privateKey), { mode: 0o600 });
     await writeFile(certPath, authority.certificate.toString("pem"));

@@ -1,4 +1,5 @@
 import type { MeshConfig } from "@weft/core/model";
+import type { DiscoveryHub } from "../discovery/hub.ts";
 
 /** The applied configuration with the store revision that wrote it. */
 export interface StoredConfig {
@@ -38,7 +39,34 @@ export interface ConfigStore {
   watch(listener: ConfigListener): () => void;
   putToken(record: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | undefined>;
+  /**
+   * Present when several control-plane replicas share the store (etcd): data planes may
+   * connect to any replica, so each must see the endpoints registered at the others.
+   */
+  readonly registrations?: SharedRegistrations;
+  /**
+   * Present when replicas share the store: the mesh CA's root (PEM certificate and key) is
+   * kept there, so every replica signs with the same root. The first replica to start
+   * stores the root `create` makes; the others read it.
+   */
+  sharedCa?(create: () => Promise<CaMaterial>): Promise<CaMaterial>;
   close(): Promise<void>;
+}
+
+/** A CA certificate and its private key, PEM. */
+export interface CaMaterial {
+  readonly certificatePem: string;
+  readonly keyPem: string;
+}
+
+/** Data-plane registrations shared by every replica of one store. */
+export interface SharedRegistrations {
+  /**
+   * Publishes the registrations of the streams `hub` holds and feeds it those of the other
+   * replicas; resolves to the function that stops (the others then start the grace period
+   * of this replica's data planes).
+   */
+  attach(hub: DiscoveryHub): Promise<() => Promise<void>>;
 }
 
 /** A compare-and-swap write lost to another writer. */
