@@ -1,6 +1,8 @@
 import { CliError, EXIT_USER_ERROR } from "./cli-error.ts";
 import { apply, applyUsage } from "./commands/apply.ts";
+import { check, checkUsage } from "./commands/check.ts";
 import type { CliContext } from "./commands/context.ts";
+import { explain, explainUsage } from "./commands/explain.ts";
 import { get, getUsage } from "./commands/get.ts";
 import { serve, serveUsage } from "./commands/serve.ts";
 import { status, statusUsage } from "./commands/status.ts";
@@ -18,6 +20,10 @@ ${statusUsage}
 
 ${tokenUsage}
 
+${checkUsage}
+
+${explainUsage}
+
 Commands that talk to a control plane take --server URL (or WEFT_SERVER; default
 http://127.0.0.1:15010). Exit codes: 0 ok, 1 a problem to fix in the command or the
 configuration, 2 the control plane cannot be reached.`;
@@ -28,6 +34,8 @@ const commands: Record<string, (args: string[], ctx: CliContext) => Promise<numb
   get,
   status,
   token,
+  check,
+  explain,
 };
 
 /** Runs one `weft` command; returns the exit code. Never throws for a user's mistake. */

@@ -1,17 +1,16 @@
 /**
  * The browser side of the dashboard: follows `/api/events` (Server-Sent Events, one JSON
- * Overview per change; EventSource reconnects by itself) and redraws the graph and tables.
- * Positions come computed from the server (graph-layout.ts), so this only creates elements.
- * Text goes in through textContent, never markup: service names come from data planes.
+ * Overview per change; EventSource reconnects by itself), keeps one cytoscape graph up to
+ * date in place (window.weftGraph), and redraws the tables. Text goes in through
+ * textContent or cytoscape's canvas labels, never markup: service names come from data planes.
  */
 export const CLIENT_SCRIPT = `"use strict";
 (function () {
-  var SVG = "http://www.w3.org/2000/svg";
   var live = document.getElementById("live");
   var lastSeen = 0;
 
   function el(tag, attrs, text) {
-    var e = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+    var e = document.createElement(tag);
     for (var k in attrs) if (attrs[k] !== undefined) e.setAttribute(k, String(attrs[k]));
     if (text !== undefined) e.textContent = text;
     return e;
@@ -31,53 +30,96 @@ export const CLIENT_SCRIPT = `"use strict";
     var text = m >= 2880 ? Math.round(m / 1440) + "d" : m >= 60 ? Math.floor(m / 60) + "h " + (m % 60) + "m" : m + "m";
     return msLeft >= 0 ? "in " + text : "expired " + text + " ago";
   }
-  function splitId(id) {
-    var i = id.indexOf("/");
-    return { ns: id.slice(0, i), name: id.slice(i + 1) };
-  }
+  // Colours of the page's CSS: cytoscape draws on a canvas and cannot read CSS variables.
+  var COLOURS = { ok: "#1a7f37", warn: "#b58100", bad: "#cf222e", idle: "#8c959f" };
+  var graphStyle = [
+    { selector: "node", style: {
+      "background-color": "#fff", "border-width": 3, "border-color": COLOURS.idle, width: 30, height: 30,
+      label: "data(label)", "text-wrap": "wrap", "text-valign": "bottom", "text-margin-y": 5,
+      "font-size": 14, "font-family": "system-ui, sans-serif", color: "#1f2328", "line-height": 1.3,
+    } },
+    { selector: "edge", style: {
+      width: 2, "curve-style": "bezier", "control-point-step-size": 60, "line-color": COLOURS.idle,
+      "target-arrow-shape": "triangle", "target-arrow-color": COLOURS.idle, "arrow-scale": 1.2,
+      label: "data(label)", "font-size": 13, "font-family": "system-ui, sans-serif", color: "#1f2328",
+      "text-rotation": "autorotate", "text-margin-y": -9,
+      "text-background-color": "#fff", "text-background-opacity": 0.85, "text-background-padding": 1,
+      "loop-direction": "-45deg", "loop-sweep": "-90deg",
+    } },
+  ];
+  Object.keys(COLOURS).forEach(function (h) {
+    graphStyle.push({ selector: 'node[health = "' + h + '"]', style: { "border-color": COLOURS[h] } });
+    graphStyle.push({ selector: 'edge[health = "' + h + '"]', style: { "line-color": COLOURS[h], "target-arrow-color": COLOURS[h] } });
+  });
+  var container = document.getElementById("graph");
+  var cy = cytoscape({
+    container: container,
+    style: graphStyle,
+    // Scrolling the page must not zoom the graph; and a fit never blows two nodes up to poster size.
+    userZoomingEnabled: false,
+    boxSelectionEnabled: false,
+    autoungrabify: true,
+    maxZoom: 1.2,
+  });
+  window.weftGraph = cy;
+  cy.on("mouseover", "node, edge", function (e) { container.title = e.target.data("detail"); });
+  cy.on("mouseout", "node, edge", function () { container.title = ""; });
 
+  function byId(a, b) { return a.id() < b.id() ? -1 : a.id() > b.id() ? 1 : 0; }
+
+  /** Brings the graph to \`o\` in place; the layout runs again only when nodes or edges come or go. */
   function drawGraph(o) {
-    var svg = document.getElementById("graph");
-    var g = o.graph;
-    svg.replaceChildren();
-    svg.setAttribute("viewBox", "0 0 " + g.width + " " + g.height);
-    var defs = el("svg:defs");
-    ["ok", "warn", "bad", "idle"].forEach(function (c) {
-      var m = el("svg:marker", { id: "arrow-" + c, viewBox: "0 0 10 10", refX: 2, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
-      m.appendChild(el("svg:path", { d: "M 0 0 L 10 5 L 0 10 z", class: c }));
-      defs.appendChild(m);
-    });
-    svg.appendChild(defs);
-    var traffic = {};
-    o.edges.forEach(function (e) { traffic[e.from + " " + e.to] = e; });
-    var inbound = {};
-    o.services.forEach(function (s) { inbound[s.id] = s; });
-    g.edges.forEach(function (le) {
-      var e = traffic[le.from + " " + le.to];
-      var c = health(e && e.requests > 0 ? e.successRate : null);
-      var group = el("svg:g", { class: "edge", "data-from": le.from, "data-to": le.to });
-      group.appendChild(el("svg:title", {}, le.from + " → " + le.to + ": " + rps(e.requestsPerSecond) + ", " + pct(e.requests > 0 ? e.successRate : null) + " success, p99 " + ms(e.requests > 0 ? e.p99Ms : null)));
-      group.appendChild(el("svg:path", { d: le.path, class: c, "marker-end": "url(#arrow-" + c + ")" }));
-      group.appendChild(el("svg:text", { x: le.labelX, y: le.labelY, class: "label" }, rps(e.requestsPerSecond) + " · " + pct(e.requests > 0 ? e.successRate : null)));
-      svg.appendChild(group);
-    });
     var namespaces = {};
-    g.nodes.forEach(function (n) { namespaces[splitId(n.id).ns] = true; });
+    o.services.forEach(function (s) { namespaces[s.namespace] = true; });
     var manyNamespaces = Object.keys(namespaces).length > 1;
-    g.nodes.forEach(function (n) {
-      var s = inbound[n.id];
-      var parts = splitId(n.id);
-      var group = el("svg:g", { class: "node", "data-service": n.id });
-      group.appendChild(el("svg:title", {}, n.id + (s && s.mode ? " (" + s.mode + ")" : "")));
-      group.appendChild(el("svg:circle", { cx: n.x, cy: n.y, r: g.nodeRadius, class: health(s ? s.successRate : null) }));
-      // Above a node the namespace goes first, so neither line runs into the circle.
-      var above = n.labelY < n.y - g.nodeRadius;
-      var nameY = manyNamespaces && above ? n.labelY - 13 : n.labelY;
-      group.appendChild(el("svg:text", { x: n.labelX, y: nameY, "text-anchor": n.anchor }, parts.name));
-      if (manyNamespaces)
-        group.appendChild(el("svg:text", { x: n.labelX, y: above ? n.labelY : nameY + 13, "text-anchor": n.anchor, class: "ns" }, parts.ns));
-      svg.appendChild(group);
+    var wanted = {};
+    o.services.forEach(function (s) {
+      var second = [manyNamespaces ? s.namespace : "", s.mode].filter(Boolean).join(" · ");
+      wanted[s.id] = { group: "nodes", fixed: { id: s.id }, data: {
+        service: s.id, mode: s.mode, health: health(s.successRate),
+        label: s.name + (second ? "\\n" + second : ""),
+        detail: s.id + (s.mode ? " (" + s.mode + ")" : "") + ": " + rps(s.requestsPerSecond) + " in, " + pct(s.successRate) + " success",
+      } };
     });
+    o.edges.forEach(function (e) {
+      var rate = e.requests > 0 ? e.successRate : null;
+      var id = e.from + " -> " + e.to;
+      wanted[id] = { group: "edges", fixed: { id: id, source: e.from, target: e.to }, data: {
+        health: health(rate),
+        requestsPerSecond: e.requestsPerSecond, successRate: rate,
+        label: rps(e.requestsPerSecond) + " · " + pct(rate),
+        detail: e.from + " → " + e.to + ": " + rps(e.requestsPerSecond) + ", " + pct(rate) + " success, p99 " + ms(e.requests > 0 ? e.p99Ms : null),
+      } };
+    });
+    var changed = false;
+    cy.batch(function () {
+      cy.elements().forEach(function (ele) {
+        var w = wanted[ele.id()];
+        // An edge whose ends were removed goes with them; skip what is already gone.
+        if (ele.removed()) return;
+        if (!w) { cy.remove(ele); changed = true; return; }
+        ele.data(w.data);
+        delete wanted[ele.id()];
+      });
+      // id, source and target are fixed at creation: cytoscape refuses to change them later.
+      var fresh = Object.keys(wanted).map(function (k) {
+        var w = wanted[k];
+        for (var f in w.fixed) w.data[f] = w.fixed[f];
+        return { group: w.group, data: w.data };
+      });
+      // Nodes before edges: an edge needs both ends.
+      fresh.sort(function (a, b) { return a.group === b.group ? 0 : a.group === "nodes" ? -1 : 1; });
+      if (fresh.length > 0) { cy.add(fresh); changed = true; }
+    });
+    if (changed) {
+      // Elements in id order, so the same mesh is laid out the same way however it arrived.
+      // Callers left of the services they call: horizontal edges leave room for their labels.
+      cy.elements().sort(byId).layout({
+        name: "breadthfirst", directed: true, nodeDimensionsIncludeLabels: true, spacingFactor: 2.2,
+        padding: 24, animate: false, fit: true,
+        transform: function (node, p) { return { x: p.y, y: p.x }; },
+      }).run();
+    }
   }
 
   function fillTable(id, rows, columns, emptyText) {

@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from "@weft/core";
 import { CLIENT_SCRIPT } from "./client-script.ts";
 import type { Overview } from "./overview.ts";
 import { PAGE_CSS, PAGE_HTML } from "./page.ts";
+import { CYTOSCAPE_PATH, cytoscapeScript } from "./vendor-assets.ts";
 
 export const DEFAULT_DASHBOARD_PORT = 15020;
 
@@ -35,11 +36,7 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-const ASSETS: Record<string, { type: string; body: string }> = {
-  "/": { type: "text/html; charset=utf-8", body: PAGE_HTML },
-  "/dashboard.css": { type: "text/css; charset=utf-8", body: PAGE_CSS },
-  "/dashboard.js": { type: "text/javascript; charset=utf-8", body: CLIENT_SCRIPT },
-};
+const JAVASCRIPT = "text/javascript; charset=utf-8";
 
 /**
  * The dashboard's plain HTTP/1.1 listener: the page, `/api/overview` (JSON) and
@@ -48,6 +45,12 @@ const ASSETS: Record<string, { type: string; body: string }> = {
  */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const { clock } = options;
+  const assets: Record<string, { type: string; body: string }> = {
+    "/": { type: "text/html; charset=utf-8", body: PAGE_HTML },
+    "/dashboard.css": { type: "text/css; charset=utf-8", body: PAGE_CSS },
+    "/dashboard.js": { type: JAVASCRIPT, body: CLIENT_SCRIPT },
+    [CYTOSCAPE_PATH]: { type: JAVASCRIPT, body: await cytoscapeScript() },
+  };
   const refreshMs = options.refreshMs ?? 1000;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const watchers = new Set<http.ServerResponse>();
@@ -80,7 +83,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       res.end(`${req.method} is not allowed here; the dashboard is read-only (GET)\n`);
       return;
     }
-    const asset = ASSETS[path];
+    const asset = assets[path];
     if (asset) {
       res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache", ...SECURITY_HEADERS });
       res.end(asset.body);

@@ -2,7 +2,6 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Mode, type ProxyStatus } from "@weft/core/model";
 import { serviceKey } from "../config/keys.ts";
 import type { DiscoveryHub } from "../discovery/hub.ts";
-import { type GraphLayout, layoutGraph } from "./graph-layout.ts";
 import type { EdgeTraffic, TrafficLedger } from "./traffic-ledger.ts";
 
 /** Everything the dashboard page shows, as `/api/overview` serves it. */
@@ -16,7 +15,6 @@ export interface Overview {
   readonly services: ServiceRow[];
   readonly edges: EdgeTraffic[];
   readonly dataPlanes: DataPlaneRow[];
-  readonly graph: GraphLayout;
 }
 
 export interface ServiceRow {
@@ -114,10 +112,6 @@ export function buildOverview(hub: DiscoveryHub, ledger: TrafficLedger, wallNow:
     services,
     edges,
     dataPlanes,
-    graph: layoutGraph(
-      services.map((s) => s.id),
-      edges,
-    ),
   };
 }
 

@@ -1,6 +1,10 @@
 /**
  * The dashboard's static page: markup and style. Data arrives as JSON (see overview.ts)
- * and is drawn by client-script.ts; nothing here depends on the mesh.
+ * and is drawn by client-script.ts, the graph with cytoscape; nothing here depends on the mesh.
+ *
+ * The stylesheet link carries the id cytoscape looks for before inserting an inline
+ * <style> of its own, which the Content-Security-Policy (style-src 'self') would refuse;
+ * the one rule it would add (a positioned container) is in PAGE_CSS instead.
  */
 
 export const PAGE_HTML = `<!doctype html>
@@ -9,7 +13,8 @@ export const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Weft dashboard</title>
-<link rel="stylesheet" href="/dashboard.css">
+<link rel="stylesheet" href="/dashboard.css" id="__________cytoscape_stylesheet">
+<script src="/assets/cytoscape.min.js" defer></script>
 <script src="/dashboard.js" defer></script>
 </head>
 <body>
@@ -21,7 +26,7 @@ export const PAGE_HTML = `<!doctype html>
 <main>
   <section>
     <h2>Service graph <small id="window"></small></h2>
-    <svg id="graph" role="img" aria-label="service graph" xmlns="http://www.w3.org/2000/svg"></svg>
+    <div id="graph" role="img" aria-label="service graph: callers point at the services they call, labelled with requests per second and success rate"></div>
     <p class="legend"><span class="ok">■</span> ≥ 99% success <span class="warn">■</span> ≥ 95% <span class="bad">■</span> below <span class="idle">■</span> no traffic</p>
   </section>
   <section>
@@ -71,16 +76,7 @@ td.empty { color: var(--muted); font-style: italic; }
 .reason { display: block; color: var(--bad); font-size: 12px; white-space: normal; max-width: 340px; }
 .expiring { color: var(--bad); }
 .rel { display: block; color: var(--muted); font-size: 12px; }
-#graph { width: 100%; height: auto; max-height: 72vh; }
-#graph .node circle { fill: #fff; stroke-width: 3; }
-#graph .node text { font-size: 12px; fill: var(--fg); }
-#graph .node text.ns { fill: var(--muted); font-size: 10px; }
-#graph .edge path { fill: none; stroke-width: 2; }
-#graph .edge text { font-size: 11px; text-anchor: middle; fill: var(--fg); paint-order: stroke; stroke: #fff; stroke-width: 4px; }
-.ok { color: var(--ok); } .warn { color: var(--warn); } .bad { color: var(--bad); } .idle { color: var(--idle); }
-#graph .ok { stroke: var(--ok); } #graph .warn { stroke: var(--warn); } #graph .bad { stroke: var(--bad); } #graph .idle { stroke: var(--idle); }
-#graph marker path.ok { fill: var(--ok); stroke: none; } #graph marker path.warn { fill: var(--warn); stroke: none; }
-#graph marker path.bad { fill: var(--bad); stroke: none; } #graph marker path.idle { fill: var(--idle); stroke: none; }
+#graph { position: relative; width: 100%; height: 400px; }
 .legend { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
 @media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
 `;

@@ -5,10 +5,12 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Clock, systemClock } from "@weft/core";
 import { AdminService, DiscoveryService, IdentityService } from "@weft/core/model";
 import { adminService } from "../admin/admin-service.ts";
+import { type Dashboard, DEFAULT_DASHBOARD_PORT, startDashboard } from "../dashboard/index.ts";
 import { discoveryService } from "../discovery/discovery-service.ts";
 import { DiscoveryHub } from "../discovery/hub.ts";
 import { loadMeshCa, type MeshCa, type MeshCaOptions } from "../identity/certificate-authority.ts";
 import { identityService } from "../identity/identity-service.ts";
+import type { KubernetesOptions } from "../kubernetes/kubernetes-source.ts";
 import type { ConfigStore } from "../store/config-store.ts";
 import { openFileStore } from "../store/file-store.ts";
 
@@ -49,6 +51,16 @@ export interface ControlPlaneOptions {
   ca?: Omit<MeshCaOptions, "trustDomain" | "dataDir">;
   /** Lifetime of the workload certificates the CA signs. Default 24 h. */
   leafTtlMs?: number;
+  /**
+   * Take the configuration from Kubernetes: Weft custom resources (deploy/crds) and the
+   * EndpointSlices of the Services they define, watched; `weft apply` is then refused.
+   */
+  kubernetes?: KubernetesOptions;
+  /**
+   * Port of the dashboard (plain HTTP/1.1, same host). Default 15020, or a free port when
+   * `port` is 0 (tests then never collide on it); 0 picks a free port; false serves none.
+   */
+  dashboardPort?: number | false;
 }
 
 export interface ControlPlane {
@@ -59,6 +71,8 @@ export interface ControlPlane {
   readonly store: ConfigStore;
   /** The mesh CA: its trust anchors are what data planes must trust. */
   readonly ca: MeshCa;
+  /** The dashboard page, `http://host:port/`; undefined when `dashboardPort` is false. */
+  readonly dashboardUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -67,11 +81,23 @@ export interface ControlPlane {
  * configuration from the store (the file store in `dataDir` by default).
  */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
-  const ownsStore = options.store === undefined;
+  let ownsStore = options.store === undefined;
   let store = options.store;
   if (!store) {
     if (!options.dataDir) throw new Error("startControlPlane needs a dataDir (or a store)");
     store = await openFileStore(options.dataDir);
+  }
+  if (options.kubernetes) {
+    // Configuration from the cluster; the store above keeps tokens and closes with it.
+    const { kubernetesStore } = await import("../kubernetes/kubernetes-store.ts");
+    const tokens = store;
+    store = await kubernetesStore(tokens, { clock: options.clock, ...options.kubernetes }, ownsStore).catch(
+      async (e: unknown) => {
+        if (ownsStore) await tokens.close();
+        throw e;
+      },
+    );
+    ownsStore = true;
   }
   const host = options.host ?? "127.0.0.1";
   const clock = options.clock ?? systemClock;
@@ -89,11 +115,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   hub.setConfig(initial.revision, initial.config);
   hub.flush();
   const unwatch = store.watch((stored) => hub.setConfig(stored.revision, stored.config));
+  // Replicas sharing a store (etcd) share their data planes' registrations too.
+  const detachRegistrations = await store.registrations?.attach(hub);
 
   const configStore = store;
   const ca = await loadMeshCa({
     trustDomain: options.trustDomain ?? "weft.local",
     dataDir: options.dataDir,
+    shared: store.sharedCa?.bind(store),
     ...options.ca,
   });
   const handler = connectNodeAdapter({
@@ -141,6 +170,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     });
   } catch (e) {
     unwatch();
+    await detachRegistrations?.();
     hub.shutdown();
     if (ownsStore) await store.close();
     const code = (e as NodeJS.ErrnoException).code;
@@ -155,6 +185,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const urlHost =
     host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
 
+  let dashboard: Dashboard | undefined;
+  const dashboardPort = options.dashboardPort ?? (options.port === 0 ? 0 : DEFAULT_DASHBOARD_PORT);
+  if (dashboardPort !== false) {
+    try {
+      dashboard = await startDashboard(hub, { host, port: dashboardPort, clock });
+    } catch (e) {
+      if (pinger) clearInterval(pinger);
+      unwatch();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.destroy();
+      await closed;
+      await detachRegistrations?.();
+      hub.shutdown();
+      if (ownsStore) await store.close();
+      throw e;
+    }
+  }
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${urlHost}:${port}`,
@@ -162,13 +210,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     hub,
     store,
     ca,
+    dashboardUrl: dashboard?.url,
     close() {
       closing ??= (async () => {
+        await dashboard?.close();
         if (pinger) clearInterval(pinger);
         unwatch();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const s of sessions) s.destroy();
         await closed;
+        await detachRegistrations?.();
         hub.shutdown();
         if (ownsStore) await configStore.close();
       })();

@@ -19,6 +19,21 @@ type Stat = MessageInitShape<typeof TrafficStatSchema>;
 /** The part of the DOM the page functions below use (this package compiles without lib "dom"). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 
+/** The part of the page's cytoscape instance (`window.weftGraph`) the assertions read. */
+interface GraphElement {
+  empty(): boolean;
+  data(key: string): unknown;
+  style(key: string): string;
+  renderedBoundingBox(): { x1: number; y1: number; x2: number; y2: number };
+}
+interface Graph {
+  getElementById(id: string): GraphElement;
+  nodes(): GraphElement[] & { length: number };
+  edges(): GraphElement[] & { length: number };
+  width(): number;
+  height(): number;
+}
+
 /**
  * The control plane's clock reads a time the test sets (so traffic rates are exact) while
  * its timers are real (so pushes and the page's refresh happen on their own).
@@ -89,6 +104,29 @@ const services = (...names: string[]) =>
 async function overview(url: string): Promise<Overview> {
   const r = await fetch(new URL("/api/overview", url));
   return (await r.json()) as Overview;
+}
+
+/** The graph's element `id` (an edge is `from -> to`): `key` of its data. Runs in the page. */
+function graphData([id, key]: string[]): string {
+  const e = (globalThis as unknown as { weftGraph?: Graph }).weftGraph?.getElementById(id as string);
+  return e && !e.empty() ? String(e.data(key as string)) : "(no such element)";
+}
+
+/** Waits until the live graph's element `id` has `value` as `key` in its data. */
+async function graphShows(page: Page, id: string, key: string, value: string): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([i, k, v]) => {
+        const e = (globalThis as unknown as { weftGraph?: Graph }).weftGraph?.getElementById(i as string);
+        return e !== undefined && !e.empty() && String(e.data(k as string)) === v;
+      },
+      [id, key, value],
+      { timeout: 8000 },
+    );
+  } catch {
+    const actual = await page.evaluate(graphData, [id, key]);
+    throw new Error(`the graph never showed ${key} "${value}" on ${id}; it shows "${actual}"`);
+  }
 }
 
 /** Waits until the text of `selector` (in the live page, no reload) contains `text`. */
@@ -170,10 +208,21 @@ describe("dashboard in Chromium", () => {
     });
     await page.goto(dashboard);
 
-    const edge = 'svg#graph g.edge[data-from="shop/orders"][data-to="shop/inventory"]';
-    await pageShows(page, edge, "10.0/s · 98.00%");
-    expect(await page.locator(`${edge} path`).getAttribute("class")).toBe("warn");
-    expect(await page.locator("svg#graph g.node").count()).toBe(2);
+    const edge = "shop/orders -> shop/inventory";
+    await graphShows(page, edge, "label", "10.0/s · 98.00%");
+    await graphShows(page, edge, "health", "warn");
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as { weftGraph?: Graph }).weftGraph
+          ?.getElementById("shop/orders -> shop/inventory")
+          .style("line-color"),
+      ),
+    ).toBe("rgb(181,129,0)");
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { weftGraph?: Graph }).weftGraph?.nodes().length),
+    ).toBe(2);
+    await graphShows(page, "shop/inventory", "label", "inventory\nsidecar");
+    await graphShows(page, "shop/orders", "label", "orders\nin-process");
     const inv = 'tr[data-service="shop/inventory"]';
     await pageShows(page, `${inv} td.rps`, "10.0/s");
     await pageShows(page, `${inv} td.success`, "98.00%");
@@ -188,9 +237,12 @@ describe("dashboard in Chromium", () => {
     await pageShows(page, `${ordersRow} td.expiry`, "in 24h 0m");
     await pageShows(page, "#live", "live");
 
-    // Mark the document: if anything below reloads the page, the mark is gone.
+    // Mark the document and keep the graph: if anything below reloads the page, the mark is
+    // gone; if it re-creates the graph, window.weftGraph is another object.
     await page.evaluate(() => {
-      (globalThis as unknown as { weftMark: number }).weftMark = 42;
+      const w = globalThis as unknown as { weftMark: number; weftFirstGraph?: Graph };
+      w.weftMark = 42;
+      w.weftFirstGraph = (globalThis as unknown as { weftGraph?: Graph }).weftGraph;
     });
 
     // Next interval: more and slower calls to inventory, and inventory's failing calls to
@@ -201,11 +253,11 @@ describe("dashboard in Chromium", () => {
     await clientClock.advance(5000);
     await res.admin(cp.url).apply({ config: services("orders", "inventory", "audit") });
 
-    await pageShows(page, edge, "20.0/s · 99.50%");
+    await graphShows(page, edge, "label", "20.0/s · 99.50%");
     await pageShows(page, `${inv} td.p99`, "40.0 ms");
-    const payments = 'svg#graph g.edge[data-from="shop/inventory"][data-to="billing/payments"]';
-    await pageShows(page, payments, "2.00/s · 75.00%");
-    expect(await page.locator(`${payments} path`).getAttribute("class")).toBe("bad");
+    const payments = "shop/inventory -> billing/payments";
+    await graphShows(page, payments, "label", "2.00/s · 75.00%");
+    await graphShows(page, payments, "health", "bad");
     await pageShows(page, 'tr[data-service="billing/payments"] td.success', "75.00%");
     await pageShows(page, 'tr[data-instance="shop/inventory#inventory-1"] td.state', "NACK");
     await pageShows(
@@ -226,8 +278,26 @@ describe("dashboard in Chromium", () => {
     await pageShows(page, `${ordersRow} td.version`, secondVersion);
     await pageShows(page, "#summary", "config revision 2");
     // Namespaces differ now, so nodes carry theirs.
-    await pageShows(page, 'svg#graph g.node[data-service="billing/payments"]', "billing");
-    expect(await page.evaluate(() => (globalThis as unknown as { weftMark?: number }).weftMark)).toBe(42);
+    await graphShows(page, "billing/payments", "label", "payments\nbilling");
+    await graphShows(page, "shop/inventory", "label", "inventory\nshop · sidecar");
+    const drawn = await page.evaluate(() => {
+      const w = globalThis as unknown as { weftMark?: number; weftFirstGraph?: Graph; weftGraph?: Graph };
+      const g = w.weftGraph;
+      if (!g) return undefined;
+      // Every node and its label inside the visible canvas.
+      const inside = g
+        .nodes()
+        .map((n) => n.renderedBoundingBox())
+        .every((b) => b.x1 >= 0 && b.y1 >= 0 && b.x2 <= g.width() && b.y2 <= g.height());
+      return {
+        mark: w.weftMark,
+        same: w.weftFirstGraph === g,
+        nodes: g.nodes().length,
+        edges: g.edges().length,
+        inside,
+      };
+    });
+    expect(drawn).toEqual({ mark: 42, same: true, nodes: 4, edges: 2, inside: true });
     expect(problems).toEqual([]);
 
     const shot = join(tmpdir(), "weft-dashboard.png");
@@ -241,7 +311,13 @@ describe("dashboard in Chromium", () => {
     const page = await fetch(base);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
-    expect(await page.text()).toContain('<script src="/dashboard.js" defer></script>');
+    const html = await page.text();
+    expect(html).toContain('<script src="/assets/cytoscape.min.js" defer></script>');
+    expect(html).toContain('<script src="/dashboard.js" defer></script>');
+    const lib = await fetch(new URL("/assets/cytoscape.min.js", base));
+    expect(lib.status).toBe(200);
+    expect(lib.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await lib.text()).toContain("cytoscape");
     const o = await overview(base);
     expect(o).toMatchObject({ services: [], edges: [], dataPlanes: [], configRevision: 0 });
     const post = await fetch(new URL("/api/overview", base), { method: "POST" });
