@@ -36,14 +36,23 @@ export function meshSend(client: TransportClient, place: Place): Handler {
       deadline: call.deadline,
       expectedIdentity: endpoint.identity || call.destination?.spiffeId,
     });
-    if (call.kind === "unary" || call.kind === "client_streaming") return buffered(res, endpoint);
-    return streamed(res, endpoint);
+    if (call.kind === "unary" || call.kind === "client_streaming")
+      return buffered(res, endpoint, call.signal);
+    return streamed(res, endpoint, call.signal);
   };
 }
 
-async function buffered(res: TransportResponse, endpoint: MeshResponse["endpoint"]): Promise<MeshResponse> {
+async function buffered(
+  res: TransportResponse,
+  endpoint: MeshResponse["endpoint"],
+  signal: AbortSignal,
+): Promise<MeshResponse> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of res.body) chunks.push(chunk as Uint8Array);
+  try {
+    for await (const chunk of res.body) chunks.push(chunk as Uint8Array);
+  } catch (e) {
+    throw await whyCut(res, signal, e);
+  }
   const trailer = await res.trailers;
   const code = statusCode(res.status, res.headers, trailer);
   const universal: UniversalClientResponse = {
@@ -62,7 +71,11 @@ async function buffered(res: TransportResponse, endpoint: MeshResponse["endpoint
   };
 }
 
-function streamed(res: TransportResponse, endpoint: MeshResponse["endpoint"]): MeshResponse {
+function streamed(
+  res: TransportResponse,
+  endpoint: MeshResponse["endpoint"],
+  signal: AbortSignal,
+): MeshResponse {
   const trailer = new Headers();
   const early = statusCode(res.status, res.headers, undefined);
   const settled: Promise<CallOutcome> = res.trailers.then((t) => {
@@ -73,7 +86,11 @@ function streamed(res: TransportResponse, endpoint: MeshResponse["endpoint"]): M
   });
   settled.catch(() => {});
   async function* body(): AsyncIterable<Uint8Array> {
-    for await (const chunk of res.body) yield chunk as Uint8Array;
+    try {
+      for await (const chunk of res.body) yield chunk as Uint8Array;
+    } catch (e) {
+      throw await whyCut(res, signal, e);
+    }
     // connect reads the trailer once the body ends: they must be in place by then.
     await settled;
   }
@@ -84,6 +101,21 @@ function streamed(res: TransportResponse, endpoint: MeshResponse["endpoint"]): M
     trailer,
   };
   return { status: res.status, headers: res.headers, code: early, body: universal, endpoint, settled };
+}
+
+/**
+ * Why a response body stopped early. The iterator only says "premature close"; the stream's
+ * own failure (a reset, a GOAWAY: a MeshError whose code retries understand) or the reason
+ * the call was aborted (a deadline, a per-try timeout, the caller leaving) says what happened.
+ */
+async function whyCut(res: TransportResponse, signal: AbortSignal, iteratorError: unknown): Promise<unknown> {
+  const failure = await res.trailers.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (failure !== undefined) return failure;
+  if (signal.aborted) return signal.reason;
+  return iteratorError;
 }
 
 async function* replay(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
