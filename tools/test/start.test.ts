@@ -1,43 +1,127 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const start = (args: string[]) =>
-  spawnSync(process.execPath, ["--conditions=@weft/source", "tools/demo/start.ts", ...args], {
+const START = ["--conditions=@weft/source", "tools/demo/start.ts"];
+
+/** Runs the demo; resolves with its exit code and output once it has exited. */
+function demo(args: string[], onOutput?: (text: string, child: ChildProcess) => void) {
+  const child = spawn(process.execPath, [...START, ...args], {
     cwd: root,
-    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  let out = "";
+  const take = (c: Buffer) => {
+    out += c.toString();
+    onOutput?.(out, child);
+  };
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
+  return new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.once("exit", (code) => resolve({ code, out })),
+  );
+}
 
-describe("npm start", () => {
-  it("prints the services, routes and policies of examples/mesh.yaml", () => {
-    const out = execFileSync(process.execPath, ["--conditions=@weft/source", "tools/demo/start.ts"], {
-      cwd: root,
-      encoding: "utf8",
-    });
-    expect(out).toContain("trust domain weft.local");
-    expect(out).toContain("shop/orders  mode INPROCESS  ports 8081/CONNECT");
-    expect(out).toContain(
-      "shop/inventory-reads: inventory shop.v1.InventoryService/GetStock -> inventory (100)",
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Pids the demo says it started, and its temporary directory, from its last line. */
+function startedBy(out: string): { pids: number[]; dir: string } {
+  const m = /processes: started \d+ \(pids ([\d ]+)\); still running: (.+); removed (\S+)/.exec(out);
+  if (!m) throw new Error(`no "processes:" line in the demo's output:\n${out.slice(-3000)}`);
+  return { pids: (m[1] as string).trim().split(" ").map(Number), dir: m[3] as string };
+}
+
+/** Processes anywhere on the machine whose command line names `dir` (the sidecars' PEM files live there). */
+function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(dir)) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+function expectNothingLeft(out: string) {
+  const { pids, dir } = startedBy(out);
+  // Control plane aside (in the demo process): 3 apps, 3 sidecars and orders at least.
+  expect(pids.length).toBeGreaterThanOrEqual(7);
+  expect(pids.filter(isAlive)).toEqual([]);
+  expect(processesUsing(dir)).toEqual([]);
+  expect(existsSync(dir)).toBe(false);
+}
+
+describe("npm start: the demo mesh", () => {
+  it("runs the shop for 15 s with a replica killed and restarted, >= 99.9% success, and leaves nothing behind", async () => {
+    const { code, out } = await demo(["--duration", "15"]);
+    expect(out, out.slice(-4000)).toMatch(/^SUMMARY: PASS: \d+ calls end to end/m);
+    expect(out).toMatch(/fault: inventory-2 killed at [\d.]+ s, back at [\d.]+ s; callers saw 0 failures/);
+    expect(out).toMatch(
+      /in-process: orders served [1-9]\d*; sidecar: catalog [1-9]\d*, inventory-1 [1-9]\d*/,
     );
-    expect(out).toContain("ALLOW on inventory");
+    expect(code).toBe(0);
+    expectNothingLeft(out);
+  }, 55_000);
+
+  it("stops everything it started on SIGINT (Ctrl-C)", async () => {
+    let sent = false;
+    const { code, out } = await demo([], (text, child) => {
+      // Once traffic flows through the whole shop, press Ctrl-C.
+      if (!sent && /\[\s+2 s\] loadgen/.test(text)) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    expect(sent, out.slice(-3000)).toBe(true);
+    expect(out).toContain("SIGINT: stopping everything the demo started");
+    expect(out).toMatch(/^SUMMARY: /m);
+    expect(code === 0 || code === 1).toBe(true);
+    expectNothingLeft(out);
+  }, 45_000);
+
+  it("--print-config describes examples/mesh.yaml", () => {
+    const r = spawnSync(process.execPath, [...START, "--print-config"], { cwd: root, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("trust domain weft.local, mTLS STRICT");
+    expect(r.stdout).toContain("shop/orders  mode INPROCESS  ports 15008/CONNECT");
+    expect(r.stdout).toContain(
+      "shop/inventory-reads: inventory shop.inventory.v1.InventoryService/GetStock -> inventory (100)",
+    );
   });
 
-  it("exits 1 with file:line:col and a suggestion for a bad file, and no stack trace", () => {
+  it("--print-config exits 1 with file:line:col and a suggestion for a bad file, and no stack trace", () => {
     const dir = mkdtempSync(join(tmpdir(), "weft-start-"));
     const file = join(dir, "bad.yaml");
     writeFileSync(
       file,
       "apiVersion: weft.dev/v1\nkind: Service\nmetadata: { name: a }\nspec:\n  mdoe: SIDECAR\n",
     );
-    const r = start([file]);
+    const r = spawnSync(process.execPath, [...START, "--print-config", file], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(
       `${file}:5:3: spec.mdoe: unknown field "mdoe" in Service; did you mean "mode"?`,
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses a bad --duration with exit 2 and says why", () => {
+    const r = spawnSync(process.execPath, [...START, "--duration", "soon"], { cwd: root, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--duration: "soon" is not a number from 5 to 86400');
   });
 });

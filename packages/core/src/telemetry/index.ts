@@ -26,4 +26,5 @@ export {
   type TraceParent,
 } from "./traceparent.ts";
 export { type TracingOptions, tracingPlugin } from "./tracing-plugin.ts";
+export { type TrafficReporterOptions, type TrafficStatInit, trafficReporter } from "./traffic-report.ts";
 export { headersGetter, headersSetter, W3CTraceContextPropagator } from "./w3c-propagator.ts";

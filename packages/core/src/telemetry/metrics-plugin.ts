@@ -1,5 +1,6 @@
 import type { Code } from "@connectrpc/connect";
 import type { MeshResponse } from "../call/call.ts";
+import { rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import { attemptsStarted } from "../resilience/attributes.ts";
 import type { MeshMetrics } from "./mesh-metrics.ts";
@@ -35,7 +36,8 @@ export function metricsPlugin(metrics: MeshMetrics): PluginDefinition<MetricsPlu
       const sameClock = clock === windowClock;
       const outbound = ctx.place === "client" || ctx.place === "sidecar-outbound";
       const localService = ctx.service || "unknown";
-      return (next) => async (call) => {
+      // No async function: a step that only observes need not add a promise of its own.
+      return rejectsWithMeshErrors((next) => (call) => {
         const start = clock.now();
         // The caller: this service when sending; on receipt, the service account of the
         // certificate the caller presented (never a header, never an address).
@@ -53,19 +55,25 @@ export function metricsPlugin(metrics: MeshMetrics): PluginDefinition<MetricsPlu
           svc.edge(call.route ?? "", peer).complete(c, statusClassIndex(status), ms / 1000);
           svc.window.record(sameClock ? end : windowClock.now(), ms, isFailure(code, status));
         };
-        let response: MeshResponse;
-        try {
-          response = await next(call);
-        } catch (err) {
+        const failed = (err: unknown): never => {
           finish(codeOfError(err), statusOfError(err));
           throw err;
+        };
+        let sent: Promise<MeshResponse>;
+        try {
+          sent = next(call);
+        } catch (err) {
+          finish(codeOfError(err), statusOfError(err));
+          return Promise.reject(err);
         }
-        response.settled.then(
-          (outcome) => finish(codeOfOutcome(outcome), outcome.status),
-          (err: unknown) => finish(codeOfError(err), statusOfError(err)),
-        );
-        return response;
-      };
+        return sent.then((response) => {
+          response.settled.then(
+            (outcome) => finish(codeOfOutcome(outcome), outcome.status),
+            (err: unknown) => finish(codeOfError(err), statusOfError(err)),
+          );
+          return response;
+        }, failed);
+      });
     },
   });
 }

@@ -14,7 +14,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
-import type { Handler } from "../chain/chain.ts";
+import { type Handler, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { attemptsOf } from "./attempts.ts";
@@ -68,7 +68,7 @@ export const tracingPlugin = definePlugin<TracingOptions>({
     const inbound = ctx.place === "server" || ctx.place === "sidecar-inbound";
     const spanOptions: SpanOptions = { kind: inbound ? SpanKind.SERVER : SpanKind.CLIENT };
     const place = ctx.place;
-    return (next: Handler) => (call: MeshCall) => {
+    return rejectsWithMeshErrors((next: Handler) => (call: MeshCall) => {
       // A received call's parent is what came on the wire, never an unrelated active context.
       const parent = propagator.extract(
         inbound ? ROOT_CONTEXT : context.active(),
@@ -96,7 +96,7 @@ export const tracingPlugin = definePlugin<TracingOptions>({
       const active: Context = trace.setSpan(parent, span);
       propagator.inject(active, call.headers, headersSetter);
       return send(next, call, active, span, recording, inbound);
-    };
+    });
   },
 });
 
