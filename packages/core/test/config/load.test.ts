@@ -28,15 +28,15 @@ describe("parseMeshConfig", () => {
   it("loads the example mesh into typed messages", async () => {
     const config = await loadMeshConfigFiles([exampleMesh]);
     expect(config.mesh?.trustDomain).toBe("weft.local");
-    expect(config.services.map((s) => s.name)).toEqual(["catalog", "orders", "inventory"]);
+    expect(config.services.map((s) => s.name)).toEqual(["catalog", "inventory", "orders"]);
     const orders = config.services.find((s) => s.name === "orders");
     expect(orders?.mode).toBe(Mode.INPROCESS);
     expect(orders?.namespace).toBe("shop");
     expect(orders?.ports[0]?.protocol).toBe(Protocol.CONNECT);
     const budget = config.mesh?.defaults?.retry?.budget;
     expect(budget?.ratio).toBe(0.2);
-    // "25ms" is accepted and becomes a protobuf Duration.
-    expect(config.mesh?.defaults?.retry?.backoff?.base?.nanos).toBe(25_000_000);
+    // "10ms" is accepted and becomes a protobuf Duration.
+    expect(config.mesh?.defaults?.retry?.backoff?.base?.nanos).toBe(10_000_000);
     expect(config.routes[0]?.service).toBe("inventory");
     expect(config.authorizationPolicies[0]?.rules[0]?.principals).toEqual([
       "spiffe://weft.local/ns/shop/sa/orders",
