@@ -1,6 +1,7 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
+import { rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import type { EndpointDirectory } from "../endpoints/directory.ts";
 import type { EndpointSet } from "../endpoints/endpoint-set.ts";
@@ -68,48 +69,57 @@ export function balancePlugin(deps: BalanceStepDeps): PluginDefinition<BalancerO
         return b;
       };
 
-      return (next) => async (call) => {
+      // No async function: the pick is synchronous and the rest hangs off the response.
+      return rejectsWithMeshErrors((next) => (call) => {
         const set = deps.endpoints.get(call.service, call.namespace);
         if (!set) {
-          throw new MeshError(
-            Code.Unavailable,
-            `no endpoints known for ${call.service} in namespace ${call.namespace}`,
-            provenance,
-            { neverSent: true },
+          return Promise.reject(
+            new MeshError(
+              Code.Unavailable,
+              `no endpoints known for ${call.service} in namespace ${call.namespace}`,
+              provenance,
+              { neverSent: true },
+            ),
           );
         }
         const view = set.view(policy);
-        const ep = pickAvoidingFailed(balancerOf(set), call, view);
-        if (!ep) throw noEndpointError(call.service, view, provenance);
+        const clock = set.clock;
+        // One read of the clock serves the pick (latency decay) and the start of the call.
+        const start = clock.now();
+        const ep = pickAvoidingFailed(balancerOf(set), call, view, start);
+        if (!ep) return Promise.reject(noEndpointError(call.service, view, provenance));
 
         call.endpoint = ep.ref;
-        const clock = set.clock;
         set.onStart(ep);
-        const start = clock.now();
-        let response: MeshResponse;
-        try {
-          response = await next(call);
-        } catch (err) {
+        const failed = (err: unknown): never => {
           const end = clock.now();
           set.onEnd(ep, end - start, !endpointFailedError(err), end);
           rememberFailure(call, ep.key);
           throw err;
-        }
-        const end = clock.now();
-        const latency = end - start;
-        // Any failure, not just the endpoint's fault: a retry of this call had better go elsewhere.
-        if (response.code ? true : response.status >= 500) {
-          rememberFailure(call, ep.key);
-        }
-        // One closure for both outcomes; the EWMA is stamped with the head's time, which
-        // saves a clock read per call and is what the latency measures anyway.
-        const settle = (outcome: unknown): void => {
-          const failed = isOutcome(outcome) ? endpointFailed(outcome) : endpointFailedError(outcome);
-          set.onEnd(ep, latency, !failed, end);
         };
-        response.settled.then(settle, settle);
-        return response;
-      };
+        let sent: Promise<MeshResponse>;
+        try {
+          sent = next(call);
+        } catch (err) {
+          return Promise.reject(err).then(undefined, failed);
+        }
+        return sent.then((response) => {
+          const end = clock.now();
+          const latency = end - start;
+          // Any failure, not just the endpoint's fault: a retry of this call had better go elsewhere.
+          if (response.code ? true : response.status >= 500) {
+            rememberFailure(call, ep.key);
+          }
+          // One closure for both outcomes; the EWMA is stamped with the head's time, which
+          // saves a clock read per call and is what the latency measures anyway.
+          const settle = (outcome: unknown): void => {
+            const failed = isOutcome(outcome) ? endpointFailed(outcome) : endpointFailedError(outcome);
+            set.onEnd(ep, latency, !failed, end);
+          };
+          response.settled.then(settle, settle);
+          return response;
+        }, failed);
+      });
     },
   });
 }
@@ -123,12 +133,13 @@ function pickAvoidingFailed(
   balancer: Balancer,
   call: MeshCall,
   view: EndpointView,
+  now: number,
 ): EndpointState | undefined {
-  const first = balancer.pick(call, view);
+  const first = balancer.pick(call, view, now);
   const failed = call.attributes.get(FAILED_ENDPOINTS) as string[] | undefined;
   if (!first || !failed?.includes(first.key)) return first;
   for (let i = 0; i < 2; i++) {
-    const again = balancer.pick(call, view);
+    const again = balancer.pick(call, view, now);
     if (again && !failed.includes(again.key)) return again;
   }
   const eps = view.endpoints;

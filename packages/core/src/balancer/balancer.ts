@@ -19,7 +19,8 @@ export type Algorithm =
  */
 export interface Balancer {
   readonly algorithm: Algorithm;
-  pick(call: MeshCall, view: EndpointView): EndpointState | undefined;
+  /** `now`: the view's clock, when the caller has just read it (saves a read per pick). */
+  pick(call: MeshCall, view: EndpointView, now?: number): EndpointState | undefined;
 }
 
 /** A source of uniform numbers in [0, 1); injected so tests are deterministic. */

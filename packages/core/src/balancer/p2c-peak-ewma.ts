@@ -36,8 +36,8 @@ export class PeakEwmaBalancer implements Balancer {
     this.#random = random;
   }
 
-  pick(_call: unknown, view: EndpointView): EndpointState | undefined {
-    this.#now = this.#clock.now();
+  pick(_call: unknown, view: EndpointView, now?: number): EndpointState | undefined {
+    this.#now = now ?? this.#clock.now();
     return pickOfTwo(view.endpoints, this.#random, this.#cost);
   }
 }

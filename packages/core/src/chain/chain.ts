@@ -14,6 +14,20 @@ export interface Step {
 }
 
 /**
+ * Interceptors whose handlers reject only with MeshErrors of their own or with what `next`
+ * rejected with. compose gives them no asynchronous wrapper: what crosses them from below is
+ * already a MeshError, so catching it again would cost a promise and a tick per step for
+ * nothing. Synchronous throws are still attributed to them.
+ */
+const meshErrorsOnly = new WeakSet<Interceptor>();
+
+/** Marks a built-in interceptor as rejecting only with MeshErrors (see meshErrorsOnly). */
+export function rejectsWithMeshErrors<I extends Interceptor>(interceptor: I): I {
+  meshErrorsOnly.add(interceptor);
+  return interceptor;
+}
+
+/**
  * Composes steps around a terminal handler (the transport, or the application's handler on
  * the server side). The first step is the outermost. Anything but a MeshError thrown by a
  * step or the terminal becomes a MeshError naming that step, so a failure always says
@@ -23,7 +37,10 @@ export function compose(place: Place, steps: readonly Step[], terminal: Step): H
   let handler = attribute(place, terminal.name, terminal.interceptor(unreachable));
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i];
-    if (step) handler = attribute(place, step.name, step.interceptor(handler));
+    if (!step) continue;
+    handler = meshErrorsOnly.has(step.interceptor)
+      ? attributeThrows(place, step.name, step.interceptor(handler))
+      : attribute(place, step.name, step.interceptor(handler));
   }
   return handler;
 }
@@ -34,12 +51,30 @@ export function terminalStep(name: string, handler: Handler): Step {
 }
 
 function attribute(place: Place, plugin: string, handler: Handler): Handler {
-  return async (call) => {
+  const provenance = { place, plugin, policy: "" };
+  const rethrow = (err: unknown): never => {
+    if (err instanceof MeshError) throw err;
+    throw asMeshError(err, provenance);
+  };
+  return (call) => {
+    let result: Promise<MeshResponse>;
     try {
-      return await handler(call);
+      result = handler(call);
     } catch (err) {
-      if (err instanceof MeshError) throw err;
-      throw asMeshError(err, { place, plugin, policy: "" });
+      return Promise.reject(err instanceof MeshError ? err : asMeshError(err, provenance));
+    }
+    // A handler that returned a thenable or a plain value is answered as `await` would.
+    return (result instanceof Promise ? result : Promise.resolve(result)).then(undefined, rethrow);
+  };
+}
+
+/** For meshErrorsOnly steps: only a synchronous throw needs turning into a MeshError. */
+function attributeThrows(place: Place, plugin: string, handler: Handler): Handler {
+  return (call) => {
+    try {
+      return handler(call);
+    } catch (err) {
+      return Promise.reject(err instanceof MeshError ? err : asMeshError(err, { place, plugin, policy: "" }));
     }
   };
 }

@@ -2,6 +2,7 @@ import type { MeshCall, MeshResponse } from "../call/call.ts";
 import type { Handler } from "../chain/chain.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { MeshError } from "../errors/mesh-error.ts";
+import { deadlineTimers } from "./deadline-timers.ts";
 import type { LinkedAbort } from "./linked-abort.ts";
 
 /**
@@ -20,19 +21,25 @@ export function raceTimer(
 ): Promise<MeshResponse> {
   return new Promise<MeshResponse>((resolve, reject) => {
     let answered = false;
-    const timer = clock.setTimeout(() => {
+    const timer = deadlineTimers(clock).start(ms, () => {
       const err = expire();
       link.abort(err);
       if (!answered) {
         answered = true;
         reject(err);
       }
-    }, ms);
+    });
     const release = () => {
-      clock.clearTimeout(timer);
+      timer.cancel();
       link.unlink();
     };
-    next(call).then(
+    let sent: Promise<MeshResponse>;
+    try {
+      sent = next(call);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.then(
       (res) => {
         if (answered) return;
         answered = true;

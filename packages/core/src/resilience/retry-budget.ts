@@ -69,9 +69,9 @@ export class RetryBudgetWindow {
     }
   }
 
-  /** Counts an original request (not a retry). */
-  recordRequest(): void {
-    this.#roll();
+  /** Counts an original request (not a retry); `now` when the caller has just read the clock. */
+  recordRequest(now: number = this.#clock.now()): void {
+    this.#roll(now);
     this.#requests[this.#head] = (this.#requests[this.#head] ?? 0) + 1;
     this.#requestSum++;
   }
@@ -100,8 +100,8 @@ export class RetryBudgetWindow {
     return `${round(o.ratio * 100)}% of ${this.#requestSum} requests/${round(o.windowMs / 1000)}s${floor}`;
   }
 
-  #roll(): void {
-    const elapsed = Math.floor((this.#clock.now() - this.#headStart) / this.#bucketMs);
+  #roll(now: number = this.#clock.now()): void {
+    const elapsed = Math.floor((now - this.#headStart) / this.#bucketMs);
     if (elapsed <= 0) return;
     const steps = Math.min(elapsed, RETRY_BUDGET_BUCKETS);
     for (let i = 0; i < steps; i++) {

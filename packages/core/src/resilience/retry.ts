@@ -1,5 +1,5 @@
 import { forkCall, type MeshCall, type MeshResponse } from "../call/call.ts";
-import type { Handler, Interceptor } from "../chain/chain.ts";
+import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { sleep } from "../clock/clock.ts";
 import { asMeshError } from "../errors/mesh-error.ts";
@@ -9,7 +9,7 @@ import { type BackoffOptions, backoffDelay, backoffOptionsFromProto, DEFAULT_BAC
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
 import { msFromDuration } from "./duration.ts";
 import { LastFailure } from "./last-failure.ts";
-import { LinkedAbort } from "./linked-abort.ts";
+import { CALL_LINK, LinkedAbort } from "./linked-abort.ts";
 import { policyFromJson } from "./plugin-options.ts";
 import { PerService, type ResilienceState, sharedResilienceState } from "./resilience-state.ts";
 import type { RetryBudgetOptions, RetryBudgetWindow } from "./retry-budget.ts";
@@ -67,19 +67,22 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
     ? new PerService<RetryBudgetWindow>(place, (key) => state.budget(key, budgetOptions))
     : undefined;
 
-  return (next: Handler): Handler =>
-    async (call: MeshCall): Promise<MeshResponse> => {
-      if (attempts === 1 || !call.body.replayable) return next(call);
-      const budget = budgets?.for(call);
-      budget?.recordRequest();
-      const mayResend = call.idempotent || retryNonIdempotent;
-      const failure = new LastFailure(place, "retry");
-      for (let attempt = 1; ; attempt++) {
-        const link = new LinkedAbort(call.signal);
+  /** After attempt `attempt` failed: decides whether to go on, then runs the next attempts. */
+  const retryAfter = async (
+    next: Handler,
+    call: MeshCall,
+    budget: RetryBudgetWindow | undefined,
+    failure: LastFailure,
+    failed: number,
+  ): Promise<MeshResponse> => {
+    const mayResend = call.idempotent || retryNonIdempotent;
+    for (let attempt = failed; ; attempt++) {
+      if (attempt > failed) {
+        const link = new LinkedAbort(call.signal, call.attributes.get(CALL_LINK) as LinkedAbort | undefined);
         const attemptCall = forkCall(call, { attempt, signal: link.signal });
         if (call.deadline !== undefined)
           writeDeadlineHeaders(attemptCall.headers, call.deadline - clock.now());
-        if (attempt > 1) call.attributes.set(RETRY_COUNT, attempt - 1);
+        call.attributes.set(RETRY_COUNT, attempt - 1);
         try {
           const res = await next(attemptCall);
           if (!conditions.response(res)) {
@@ -97,32 +100,77 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
           }
           failure.failedWith(e);
         }
-
-        if (attempt >= attempts) return failure.giveUp(undefined);
-        if (!mayResend && !failure.neverSent) return failure.giveUp(undefined);
-        if (call.signal.aborted) {
-          failure.drop();
-          throw asMeshError(call.signal.reason, { place, plugin: "retry", policy: call.route ?? "" });
-        }
-        const delay = backoffDelay(attempt, backoff, random);
-        // A retry that cannot start before the deadline would only turn the real failure
-        // into a timeout.
-        if (call.deadline !== undefined && clock.now() + delay >= call.deadline)
-          return failure.giveUp(undefined);
-        if (budget && !budget.tryRetry()) {
-          const note = budget.describe();
-          call.attributes.set(RETRY_BUDGET_EXHAUSTED, note);
-          return failure.giveUp(note);
-        }
-        if (delay <= 0) continue;
-        try {
-          await sleep(clock, delay, call.signal);
-        } catch (reason) {
-          failure.drop();
-          throw asMeshError(reason, { place, plugin: "retry", policy: call.route ?? "" });
-        }
       }
-    };
+
+      if (attempt >= attempts) return failure.giveUp(undefined);
+      if (!mayResend && !failure.neverSent) return failure.giveUp(undefined);
+      if (call.signal.aborted) {
+        failure.drop();
+        throw asMeshError(call.signal.reason, { place, plugin: "retry", policy: call.route ?? "" });
+      }
+      const delay = backoffDelay(attempt, backoff, random);
+      // A retry that cannot start before the deadline would only turn the real failure
+      // into a timeout.
+      if (call.deadline !== undefined && clock.now() + delay >= call.deadline)
+        return failure.giveUp(undefined);
+      if (budget && !budget.tryRetry()) {
+        const note = budget.describe();
+        call.attributes.set(RETRY_BUDGET_EXHAUSTED, note);
+        return failure.giveUp(note);
+      }
+      if (delay <= 0) continue;
+      try {
+        await sleep(clock, delay, call.signal);
+      } catch (reason) {
+        failure.drop();
+        throw asMeshError(reason, { place, plugin: "retry", policy: call.route ?? "" });
+      }
+    }
+  };
+
+  return rejectsWithMeshErrors(
+    (next: Handler): Handler =>
+      (call: MeshCall): Promise<MeshResponse> => {
+        if (attempts === 1 || !call.body.replayable) {
+          if (call.deadline !== undefined) writeDeadlineHeaders(call.headers, call.deadline - clock.now());
+          return next(call);
+        }
+        const now = clock.now();
+        const budget = budgets?.for(call);
+        budget?.recordRequest(now);
+        // The first attempt, without async machinery: most calls need no other. It shares
+        // the call's headers instead of copying them (a microsecond): the steps inside
+        // write only the deadline headers, which every later attempt rewrites on its copy.
+        const link = new LinkedAbort(call.signal, call.attributes.get(CALL_LINK) as LinkedAbort | undefined);
+        const first: MeshCall = { ...call, attempt: 1, signal: link.signal, endpoint: undefined };
+        if (call.deadline !== undefined) writeDeadlineHeaders(first.headers, call.deadline - now);
+        let sent: Promise<MeshResponse>;
+        try {
+          sent = next(first);
+        } catch (err) {
+          sent = Promise.reject(err);
+        }
+        return sent.then(
+          (res) => {
+            if (!conditions.response(res)) {
+              res.settled.then(link.unlinkLater, link.unlinkLater);
+              return res;
+            }
+            const failure = new LastFailure(place, "retry");
+            failure.answeredWith(res, link);
+            return retryAfter(next, call, budget, failure, 1);
+          },
+          (err: unknown) => {
+            link.unlink();
+            const e = asMeshError(err, { place, plugin: "retry", policy: call.route ?? "" });
+            if (!conditions.error(e)) throw e;
+            const failure = new LastFailure(place, "retry");
+            failure.failedWith(e);
+            return retryAfter(next, call, budget, failure, 1);
+          },
+        );
+      },
+  );
 }
 
 export const retryPlugin = definePlugin<RetryOptions>({

@@ -65,7 +65,18 @@ export function resilienceSteps(
     steps.push(step);
   };
 
-  const timeout = timeoutOptionsFromProto(policies.timeout);
+  const retry = policies.retry ? { ...retryOptionsFromProto(policies.retry), random, state } : undefined;
+  const retries = retry !== undefined && retry.attempts > 1;
+  const hedges = policies.hedging !== undefined && policies.hedging.maxAttempts > 1;
+  const perTryMs = retry?.perTryTimeoutMs;
+  const perTry = perTryMs !== undefined && perTryMs > 0;
+  // The retry step (when it is not a hedging fallback) and the per-try timeout write the
+  // time remaining into every attempt's headers, so the timeout step need not.
+  const attemptsWriteHeaders =
+    (retries && !hedges && runsIn(retryPlugin, ctx.place)) ||
+    (perTry && runsIn(perTryTimeoutPlugin, ctx.place));
+
+  const timeout = { ...timeoutOptionsFromProto(policies.timeout), attemptsWriteHeaders };
   if (timeout.requestMs !== undefined || options.propagateDeadlines !== false) {
     add(timeoutPlugin.name, timeoutPlugin.places, () => timeoutInterceptor(timeout, ctx));
   }
@@ -80,9 +91,7 @@ export function resilienceSteps(
     add(rateLimitPlugin.name, rateLimitPlugin.places, () => rateLimitInterceptor(limit, ctx));
   }
 
-  const retry = policies.retry ? { ...retryOptionsFromProto(policies.retry), random, state } : undefined;
-  const retries = retry !== undefined && retry.attempts > 1;
-  if (policies.hedging && policies.hedging.maxAttempts > 1) {
+  if (policies.hedging && hedges) {
     const hedging = {
       ...hedgingOptionsFromProto(policies.hedging),
       retryOn: retry?.retryOn,
@@ -103,8 +112,7 @@ export function resilienceSteps(
     );
   }
 
-  const perTryMs = retry?.perTryTimeoutMs;
-  if (perTryMs !== undefined && perTryMs > 0) {
+  if (perTryMs !== undefined && perTry) {
     add(perTryTimeoutPlugin.name, perTryTimeoutPlugin.places, () =>
       perTryTimeoutInterceptor({ perTryMs }, ctx),
     );

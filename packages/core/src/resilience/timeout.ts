@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
-import type { Handler, Interceptor } from "../chain/chain.ts";
+import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import type { Clock } from "../clock/clock.ts";
 import { MeshError } from "../errors/mesh-error.ts";
@@ -9,12 +9,18 @@ import { attemptsStarted } from "./attributes.ts";
 import { deadlineFromHeaders, writeDeadlineHeaders } from "./deadline-headers.ts";
 import { raceTimer } from "./deadline-race.ts";
 import { msFromDuration } from "./duration.ts";
-import { LinkedAbort } from "./linked-abort.ts";
+import { CALL_LINK, LinkedAbort } from "./linked-abort.ts";
 import { policyFromJson } from "./plugin-options.ts";
 
 export interface TimeoutOptions {
   /** Whole call, every attempt included; unset means only a deadline the caller sent applies. */
   requestMs?: number;
+  /**
+   * A step further in (retry, per-try timeout) writes the time remaining into the headers of
+   * every attempt it sends, so this step leaves them alone: writing them twice per call is
+   * most of what propagation costs. Steps in between see the deadline on `call.deadline`.
+   */
+  attemptsWriteHeaders?: boolean;
 }
 
 export function timeoutOptionsFromProto(policy: TimeoutPolicy | undefined): TimeoutOptions {
@@ -34,23 +40,26 @@ export function timeoutOptionsFromProto(policy: TimeoutPolicy | undefined): Time
 export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext): Interceptor {
   const requestMs = options.requestMs !== undefined && options.requestMs > 0 ? options.requestMs : undefined;
   const { clock, place } = ctx;
-  return (next: Handler): Handler =>
-    (call: MeshCall): Promise<MeshResponse> => {
-      const now = clock.now();
-      let deadline = call.deadline;
-      let source = "call";
-      const sent = deadlineFromHeaders(call.headers, now);
-      if (sent !== undefined && (deadline === undefined || sent < deadline)) {
-        deadline = sent;
-        source = "caller";
-      }
-      if (requestMs !== undefined && (deadline === undefined || now + requestMs < deadline)) {
-        deadline = now + requestMs;
-        source = "route";
-      }
-      if (deadline === undefined) return next(call);
-      return withDeadline(clock, place, next, call, deadline, now, source);
-    };
+  const writeHeaders = options.attemptsWriteHeaders !== true;
+  return rejectsWithMeshErrors(
+    (next: Handler): Handler =>
+      (call: MeshCall): Promise<MeshResponse> => {
+        const now = clock.now();
+        let deadline = call.deadline;
+        let source = "call";
+        const sent = deadlineFromHeaders(call.headers, now);
+        if (sent !== undefined && (deadline === undefined || sent < deadline)) {
+          deadline = sent;
+          source = "caller";
+        }
+        if (requestMs !== undefined && (deadline === undefined || now + requestMs < deadline)) {
+          deadline = now + requestMs;
+          source = "route";
+        }
+        if (deadline === undefined) return next(call);
+        return withDeadline(clock, place, next, call, deadline, now, source, writeHeaders);
+      },
+  );
 }
 
 function withDeadline(
@@ -61,6 +70,7 @@ function withDeadline(
   deadline: number,
   now: number,
   source: string,
+  writeHeaders: boolean,
 ): Promise<MeshResponse> {
   const budget = deadline - now;
   const expired = () =>
@@ -80,7 +90,8 @@ function withDeadline(
   }
   const link = new LinkedAbort(call.signal);
   const bounded: MeshCall = { ...call, deadline, signal: link.signal };
-  writeDeadlineHeaders(bounded.headers, budget);
+  call.attributes.set(CALL_LINK, link);
+  if (writeHeaders) writeDeadlineHeaders(bounded.headers, budget);
   return raceTimer(clock, next, bounded, link, budget, expired);
 }
 

@@ -4,7 +4,8 @@ import type {
   UniversalClientRequest,
   UniversalClientResponse,
 } from "@connectrpc/connect/protocol";
-import { type DataPlane, ERROR_HEADER, MeshError, newCall } from "@weft/core";
+import { type DataPlane, ERROR_HEADER, MeshError } from "@weft/core";
+import { adoptCall } from "../call/adopt-call.ts";
 import type { MethodInfo } from "./method-table.ts";
 
 /** Bodies larger than this are streamed, not buffered, and so never retried. */
@@ -20,15 +21,24 @@ export function meshHttpClient(
   methods: ReadonlyMap<string, MethodInfo>,
   meshService: () => { service: string; namespace: string },
 ): UniversalClientFn {
+  // connect asks for the same few URLs again and again: parse each once.
+  const byUrl = new Map<string, { path: string; method: MethodInfo }>();
   return async (req: UniversalClientRequest): Promise<UniversalClientResponse> => {
-    const path = new URL(req.url).pathname;
-    const method = methods.get(path);
-    if (!method)
-      throw new ConnectError(`${path} is not a method of this client's service`, Code.Unimplemented);
+    let known = byUrl.get(req.url);
+    if (!known) {
+      const path = new URL(req.url).pathname;
+      const method = methods.get(path);
+      if (!method)
+        throw new ConnectError(`${path} is not a method of this client's service`, Code.Unimplemented);
+      known = { path, method };
+      byUrl.set(req.url, known);
+    }
+    const { path, method } = known;
     const target = meshService();
     const unaryRequest = method.kind === "unary" || method.kind === "server_streaming";
     const body = unaryRequest && req.body ? await collect(req.body) : req.body;
-    const call = newCall({
+    // connect makes the request's headers for this request alone: the call takes them over.
+    const call = adoptCall({
       kind: method.kind,
       place: "client",
       service: target.service,
@@ -38,7 +48,7 @@ export function meshHttpClient(
       httpMethod: req.method,
       headers: req.header,
       idempotent: method.idempotent,
-      signal: req.signal,
+      signal: req.signal ?? new AbortController().signal,
       body: { replayable: body === undefined || body instanceof Uint8Array, value: body },
     });
     try {

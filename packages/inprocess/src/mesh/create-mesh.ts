@@ -4,7 +4,7 @@ import { createConnectRouter, type ServiceImpl, type Transport } from "@connectr
 import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
-import { DataPlane, systemClock, type TrafficSnapshot } from "@weft/core";
+import { DataPlane, systemClock, type TrafficSnapshot, trafficReporter } from "@weft/core";
 import { MeshConfigSchema, Mode } from "@weft/core/model";
 import { loadMeshConfigFiles } from "@weft/core/node";
 import {
@@ -145,6 +145,8 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
         first();
       },
       onEvent: (e) => options.log?.debug({ event: e.type }, "control plane"),
+      traffic: trafficReporter(dataPlane.metrics),
+      trafficIntervalMs: cp.trafficIntervalMs,
     });
     const timeout = cp.initialTimeoutMs ?? 10_000;
     await Promise.race([firstVersion, new Promise((r) => setTimeout(r, timeout).unref())]);

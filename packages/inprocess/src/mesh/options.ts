@@ -25,6 +25,8 @@ export interface CreateMeshOptions {
     readonly initialTimeoutMs?: number;
     /** Trust domain asked for in the CSR (the CA decides in the end). Default weft.local. */
     readonly trustDomain?: string;
+    /** How often this mesh's outgoing traffic is reported for the dashboard (default 10 s). */
+    readonly trafficIntervalMs?: number;
   };
   /** Workload key, certificate chain and trust anchors (PEM). Required unless `insecure` or `controlPlane`. */
   readonly credentials?: MeshCredentials;

@@ -1,14 +1,8 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
-import {
-  type CallOutcome,
-  type DataPlane,
-  type Handler,
-  MeshError,
-  type MeshResponse,
-  newCall,
-} from "@weft/core";
+import { type CallOutcome, type DataPlane, type Handler, MeshError, type MeshResponse } from "@weft/core";
 import { errorResponse, type PeerInfo } from "@weft/core/transport";
+import { adoptCall } from "../call/adopt-call.ts";
 import type { MethodInfo } from "../client/method-table.ts";
 import { statusCode } from "../client/send.ts";
 
@@ -37,6 +31,13 @@ export class InFlight {
 }
 
 /**
+ * The reason a call's signal gives once its stream has closed. Made once: `abort()` without
+ * a reason builds a DOMException, stack trace and all, for every call, even those that
+ * ended normally (the stream always closes).
+ */
+const STREAM_CLOSED = new DOMException("the stream of the call closed", "AbortError");
+
+/**
  * Serves mesh requests with connect-es handlers: each request runs through the data plane's
  * inbound chain (identity from the client certificate, authorization, limits, telemetry)
  * before its handler, and a call the mesh refuses gets an error in the caller's protocol.
@@ -59,7 +60,7 @@ export function inboundHandler(
     inFlight.enter();
     const controller = new AbortController();
     stream.once("close", () => {
-      controller.abort();
+      controller.abort(STREAM_CLOSED);
       inFlight.leave();
     });
     let app = apps.get(path);
@@ -67,7 +68,8 @@ export function inboundHandler(
       app = application(route.handler, stream.session?.alpnProtocol ?? "h2");
       apps.set(path, app);
     }
-    const call = newCall({
+    // The headers were just read off the stream for this call alone: no copy.
+    const call = adoptCall({
       kind: route.method.kind,
       place: "server",
       service: dataPlane.service,

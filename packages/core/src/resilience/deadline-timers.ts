@@ -1,0 +1,155 @@
+import type { Clock, TimerHandle } from "../clock/clock.ts";
+
+/** A timer set with `deadlineTimers(clock).start`; `cancel` is idempotent. */
+export interface DeadlineTimer {
+  cancel(): void;
+}
+
+/**
+ * Beyond this many distinct durations in use, a timer gets a clock timer of its own: caller
+ * deadlines arrive with every possible remaining time, route timeouts with a few.
+ */
+const MAX_QUEUES = 64;
+/** Cancelled timers are swept out of a queue's array once this many sit at its front. */
+const COMPACT_AT = 1024;
+
+/**
+ * Deadline timers on one clock, sharing clock timers. Timers of the same duration fall due
+ * in the order they were set (the clock is monotonic), so each duration has a FIFO queue
+ * and one clock timer armed for its earliest live entry. Setting a timer is an append and
+ * cancelling one a flag, instead of a platform timer created and cleared per call. A
+ * timer still fires at its due time on the clock, never earlier.
+ *
+ * The shared clock timers are `background` ones: one may stay armed after its last entry
+ * was cancelled (re-arming on every call would cost what sharing saves), and it must not
+ * keep a process alive. What a call waits on (a socket, a stream) does that.
+ */
+export class DeadlineTimers {
+  readonly #clock: Clock;
+  readonly #queues = new Map<number, TimerQueue>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Runs `fire` once `ms` have passed on the clock, unless cancelled first. */
+  start(ms: number, fire: () => void): DeadlineTimer {
+    let queue = this.#queues.get(ms);
+    if (!queue) {
+      if (this.#queues.size >= MAX_QUEUES) return new OwnTimer(this.#clock, ms, fire);
+      queue = new TimerQueue(this.#clock);
+      this.#queues.set(ms, queue);
+    }
+    return queue.add(this.#clock.now() + ms, fire);
+  }
+}
+
+class OwnTimer implements DeadlineTimer {
+  readonly #clock: Clock;
+  #handle: TimerHandle | undefined;
+
+  constructor(clock: Clock, ms: number, fire: () => void) {
+    this.#clock = clock;
+    this.#handle = clock.setTimeout(() => {
+      this.#handle = undefined;
+      fire();
+    }, ms);
+  }
+
+  cancel(): void {
+    if (this.#handle === undefined) return;
+    this.#clock.clearTimeout(this.#handle);
+    this.#handle = undefined;
+  }
+}
+
+class QueuedTimer implements DeadlineTimer {
+  readonly due: number;
+  fire: (() => void) | undefined;
+  readonly #queue: TimerQueue;
+
+  constructor(queue: TimerQueue, due: number, fire: () => void) {
+    this.#queue = queue;
+    this.due = due;
+    this.fire = fire;
+  }
+
+  cancel(): void {
+    if (this.fire === undefined) return;
+    this.fire = undefined;
+    this.#queue.trim();
+  }
+}
+
+/** Timers of one duration, due in insertion order. */
+class TimerQueue {
+  readonly #clock: Clock;
+  #items: QueuedTimer[] = [];
+  #head = 0;
+  #timer: TimerHandle | undefined;
+  #armedFor = 0;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  add(due: number, fire: () => void): QueuedTimer {
+    const t = new QueuedTimer(this, due, fire);
+    this.#items.push(t);
+    // Armed for an earlier (or the same) time: the sweep then re-arms for this one.
+    if (this.#timer === undefined || due < this.#armedFor) this.#arm(due);
+    return t;
+  }
+
+  /** Drops cancelled timers from the front, where calls that end in order leave them. */
+  trim(): void {
+    const items = this.#items;
+    let head = this.#head;
+    while (head < items.length && (items[head] as QueuedTimer).fire === undefined) head++;
+    this.#head = head;
+    if (head === items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (head >= COMPACT_AT && head * 2 >= items.length) {
+      this.#items = items.slice(head);
+      this.#head = 0;
+    }
+  }
+
+  #arm(due: number): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#armedFor = due;
+    this.#timer = this.#clock.setTimeout(this.#sweep, Math.max(0, due - this.#clock.now()), {
+      background: true,
+    });
+  }
+
+  readonly #sweep = (): void => {
+    this.#timer = undefined;
+    const now = this.#clock.now();
+    for (;;) {
+      this.trim();
+      const first = this.#items[this.#head];
+      if (first === undefined) return;
+      if (first.due > now) {
+        this.#arm(first.due);
+        return;
+      }
+      const fire = first.fire;
+      first.fire = undefined;
+      fire?.();
+    }
+  };
+}
+
+const perClock = new WeakMap<Clock, DeadlineTimers>();
+
+/** The deadline timers of a clock (one set per clock, like its timers). */
+export function deadlineTimers(clock: Clock): DeadlineTimers {
+  let timers = perClock.get(clock);
+  if (!timers) {
+    timers = new DeadlineTimers(clock);
+    perClock.set(clock, timers);
+  }
+  return timers;
+}

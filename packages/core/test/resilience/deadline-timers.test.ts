@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/clock/fake-clock.ts";
+import { DeadlineTimers } from "../../src/resilience/deadline-timers.ts";
+import { LinkedAbort } from "../../src/resilience/linked-abort.ts";
+
+describe("DeadlineTimers", () => {
+  it("fires each timer at its due time, never earlier, and never once cancelled", async () => {
+    const clock = new FakeClock();
+    const timers = new DeadlineTimers(clock);
+    const fired: string[] = [];
+    timers.start(100, () => fired.push(`a@${clock.now()}`));
+    await clock.advance(30);
+    const b = timers.start(100, () => fired.push(`b@${clock.now()}`));
+    await clock.advance(10);
+    timers.start(100, () => fired.push(`c@${clock.now()}`));
+    timers.start(50, () => fired.push(`d@${clock.now()}`));
+    b.cancel();
+    b.cancel();
+    await clock.advance(49);
+    expect(fired).toEqual([]);
+    await clock.advance(1);
+    expect(fired).toEqual(["d@90"]);
+    await clock.advance(9);
+    expect(fired).toEqual(["d@90"]);
+    await clock.advance(1);
+    expect(fired).toEqual(["d@90", "a@100"]);
+    await clock.advance(39);
+    expect(fired).toEqual(["d@90", "a@100"]);
+    await clock.advance(1);
+    expect(fired).toEqual(["d@90", "a@100", "c@140"]);
+  });
+
+  it("gives timers their own clock timer once too many durations are in use", async () => {
+    const clock = new FakeClock();
+    const timers = new DeadlineTimers(clock);
+    const fired: number[] = [];
+    for (let ms = 1; ms <= 70; ms++) timers.start(ms, () => fired.push(clock.now()));
+    const cancelled = timers.start(1000, () => fired.push(-1));
+    cancelled.cancel();
+    await clock.advance(2000);
+    expect(fired).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+  });
+});
+
+describe("LinkedAbort", () => {
+  it("links to another LinkedAbort without a listener and still follows it", () => {
+    const caller = new AbortController();
+    const call = new LinkedAbort(caller.signal);
+    const first = new LinkedAbort(call.signal, call);
+    const second = new LinkedAbort(call.signal, call);
+    second.unlink();
+    const reason = new Error("caller went away");
+    caller.abort(reason);
+    expect(call.signal.reason).toBe(reason);
+    expect(first.signal.reason).toBe(reason);
+    expect(second.signal.aborted).toBe(false);
+  });
+
+  it("aborts an attempt alone, and falls back to a listener when the link is not the signal's", () => {
+    const call = new LinkedAbort(new AbortController().signal);
+    const attempt = new LinkedAbort(call.signal, call);
+    attempt.abort(new Error("superseded"));
+    expect(call.signal.aborted).toBe(false);
+    const other = new AbortController();
+    const stray = new LinkedAbort(other.signal, call);
+    call.abort(new Error("deadline"));
+    expect(stray.signal.aborted).toBe(false);
+    other.abort(new Error("other"));
+    expect((stray.signal.reason as Error).message).toBe("other");
+  });
+});
