@@ -1,0 +1,96 @@
+import { create } from "@bufbuild/protobuf";
+import { trafficReporter } from "@weft/core";
+import { MeshConfigSchema, Mode } from "@weft/core/model";
+import {
+  CertificateRotator,
+  connectDataPlane,
+  type DataPlaneClient,
+  type IssuedCredentials,
+} from "@weft/core/transport";
+import type { Snapshot, SnapshotCache } from "../snapshot/snapshot-cache.ts";
+
+/** How a sidecar reaches its control plane. */
+export interface ControlPlaneLinkOptions {
+  /** One or more replicas, e.g. `http://127.0.0.1:15010`. */
+  readonly urls: readonly string[];
+  /** Bootstrap credential from `weft token create`. */
+  readonly token: string;
+  readonly service: string;
+  readonly namespace: string;
+  readonly trustDomain?: string;
+}
+
+/**
+ * Gets the sidecar's first workload certificate from the mesh CA (key made here, CSR with the
+ * bootstrap token) and keeps renewing it at about half-life; each renewal is handed to
+ * `onRenewed`, which puts it in use for new connections.
+ */
+export async function workloadCertificate(
+  options: ControlPlaneLinkOptions,
+  onRenewed: (credentials: IssuedCredentials) => void,
+  onError: (error: unknown, retryInMs: number) => void,
+): Promise<CertificateRotator> {
+  let first = true;
+  const url = options.urls[0];
+  if (!url) throw new Error("--control-plane: no URL given");
+  return CertificateRotator.start({
+    url,
+    credential: options.token,
+    spiffeId: `spiffe://${options.trustDomain ?? "weft.local"}/ns/${options.namespace}/sa/${options.service}`,
+    onCredentials: (c) => {
+      if (first) first = false;
+      else onRenewed(c);
+    },
+    onError,
+  });
+}
+
+/** What the link drives: the sidecar's data plane, and where it serves. */
+export interface LinkedSidecar {
+  applySnapshot(snapshot: Snapshot, source: string): Promise<void>;
+  readonly plane: { readonly metrics: Parameters<typeof trafficReporter>[0] };
+}
+
+/**
+ * Follows the control plane: registers the sidecar's inbound port as an endpoint of its
+ * service, applies each pushed version (ACK) or refuses it with the reason (NACK, the
+ * previous version stays), caches every accepted version on disk so a restart with the
+ * control plane down serves from it, and reports traffic.
+ */
+export function followControlPlane(
+  sidecar: LinkedSidecar,
+  options: ControlPlaneLinkOptions & {
+    readonly inboundAddress: string;
+    readonly inboundPort: number;
+    readonly instanceId: string;
+    readonly zone?: string;
+    readonly cache?: SnapshotCache;
+    readonly cached?: Snapshot;
+    readonly certificateExpiry?: Date;
+  },
+): DataPlaneClient {
+  return connectDataPlane({
+    url: options.urls,
+    registration: {
+      service: options.service,
+      namespace: options.namespace,
+      instanceId: options.instanceId,
+      addresses: [options.inboundAddress],
+      port: options.inboundPort,
+      mode: Mode.SIDECAR,
+      zone: options.zone ?? "",
+      certificateExpiry: options.certificateExpiry
+        ? { seconds: BigInt(Math.floor(options.certificateExpiry.getTime() / 1000)), nanos: 0 }
+        : undefined,
+    },
+    cached: options.cached
+      ? { version: options.cached.version, snapshot: { $typeName: "weft.v1.Snapshot", config: options.cached.config } }
+      : undefined,
+    onSnapshot: async (snapshot, info) => {
+      const next: Snapshot = { version: info.version, config: snapshot.config ?? create(MeshConfigSchema) };
+      await sidecar.applySnapshot(next, "control-plane");
+      await options.cache?.save(next);
+    },
+    traffic: trafficReporter(sidecar.plane.metrics),
+  });
+}
