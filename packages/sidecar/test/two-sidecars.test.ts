@@ -119,6 +119,33 @@ describe("two sidecar processes between a client and an app", () => {
     expect(got.trailers).toEqual({ "x-checksum": "abc123" });
   });
 
+  it("a chunked request's trailers reach the app across both hops", async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port: caller.ports.outbound,
+          method: "POST",
+          path: "/upload",
+          headers: { host: "orders.shop", trailer: "x-sum" },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.write("chunk-1;");
+      req.addTrailers({ "x-sum": "42" });
+      req.end("chunk-2");
+    });
+    expect(status).toBe(201);
+    const seen = app.seen.at(-1);
+    expect(seen?.url).toBe("/upload");
+    expect(seen?.body).toBe("chunk-1;chunk-2");
+    expect(seen?.trailers).toEqual({ "x-sum": "42" });
+  });
+
   it("an unknown host is a 404 naming the host, with a weft-error header, and nothing reaches the app", async () => {
     const before = app.seen.length;
     const { stdout } = await run("curl", [

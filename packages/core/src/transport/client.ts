@@ -22,6 +22,7 @@ import { provenance, streamFailure } from "./stream-errors.ts";
 import type { TunnelProtocol } from "./transport.ts";
 
 export type RequestBody = Uint8Array | string | AsyncIterable<Uint8Array>;
+export type Trailers = Headers | Record<string, string>;
 
 export interface RequestInit {
   readonly method: string;
@@ -30,6 +31,11 @@ export interface RequestInit {
   readonly authority: string;
   readonly headers?: Headers | Record<string, string>;
   readonly body?: RequestBody;
+  /**
+   * Request trailers, sent after the body (the stream waits for them). A function is called
+   * once the body has been written, for trailers known only then (a proxied HTTP/1.1 body's).
+   */
+  readonly trailers?: Trailers | (() => Trailers | undefined);
   readonly signal?: AbortSignal;
   /** Absolute deadline on the pool's clock (ms), for the whole exchange including the body. */
   readonly deadline?: number;
@@ -87,8 +93,9 @@ export class TransportClient {
       ":authority": init.authority,
     };
     if (init.headers) copyHeaders(init.headers, headers);
-    const endStream = init.body === undefined;
-    const { session, stream, watch } = await this.#open(endpoint, init, headers, endStream);
+    const withTrailers = init.trailers !== undefined;
+    const endStream = init.body === undefined && !withTrailers;
+    const { session, stream, watch } = await this.#open(endpoint, init, headers, endStream, withTrailers);
     return new Promise((resolve, reject) => {
       let responded = false;
       let error: unknown;
@@ -133,7 +140,16 @@ export class TransportClient {
       watch.onStop(() => {
         if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
       });
-      if (!endStream) writeBody(stream, init.body as RequestBody);
+      if (withTrailers) {
+        stream.once("wantTrailers", () => {
+          const given = typeof init.trailers === "function" ? init.trailers() : init.trailers;
+          const out: OutgoingHttpHeaders = {};
+          if (given) copyHeaders(given, out);
+          stream.sendTrailers(out);
+        });
+      }
+      if (init.body !== undefined) writeBody(stream, init.body);
+      else if (withTrailers) stream.end();
     });
   }
 
@@ -213,6 +229,7 @@ export class TransportClient {
     init: { signal?: AbortSignal; deadline?: number; expectedIdentity?: string },
     headers: OutgoingHttpHeaders,
     endStream: boolean,
+    waitForTrailers = false,
   ): Promise<{ session: PooledSession; stream: ClientHttp2Stream; watch: CallWatch }> {
     const expected = init.expectedIdentity ?? (endpoint.identity ? endpoint.identity : undefined);
     const watch = new CallWatch(this.pool.clock, this.pool.place, endpoint.key, init.signal, init.deadline);
@@ -225,7 +242,7 @@ export class TransportClient {
         throw err;
       }
       try {
-        const stream = session.session.request(headers, { endStream });
+        const stream = session.session.request(headers, { endStream, waitForTrailers });
         watch.sent = true;
         return { session, stream, watch };
       } catch (err) {

@@ -3,6 +3,7 @@ export { type BackoffOptions, backoffDelay, defaultBackoff } from "./backoff.ts"
 export {
   type RequestBody,
   type RequestInit,
+  type Trailers,
   TransportClient,
   type TransportResponse,
   type TunnelInit,

@@ -10,6 +10,7 @@ export const USAGE = `usage:
                    [--app-protocol http1|h2c] [--outbound 127.0.0.1:15001] [--inbound 0.0.0.0:15008]
                    [--admin 127.0.0.1:15020] [--local-port <service[.ns]>=<port>]...
                    [--data-dir <dir>] [--transparent] [--sniff-ms 100] [--drain-ms 5000]
+                   [--udp-host 127.0.0.1] [--udp-idle 60s]
                    [--cert <chain.pem> --key <key.pem> --ca <anchors.pem>]
                    [-- <app command> [args...]]
   weft-sidecar wait-ready [--admin 127.0.0.1:15020] [--timeout 60s]

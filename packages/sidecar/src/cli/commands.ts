@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { toBinary } from "@bufbuild/protobuf";
 import { MeshConfigSchema } from "@weft/core/model";
-import { loadMeshConfigFiles } from "@weft/core/node";
+import { loadConfigFiles } from "../config/config-files.ts";
 import { Sidecar } from "../program/sidecar.ts";
 import { type Snapshot, SnapshotCache } from "../snapshot/snapshot-cache.ts";
 import { captureRules, formatRules } from "../transparent/iptables.ts";
@@ -29,7 +29,7 @@ export function fileVersion(config: Snapshot["config"]): string {
  * listeners, and runs until SIGTERM/SIGINT; with `-- <command>` it also runs the app and exits
  * with the app's exit code once the app exits, so a job never hangs on its sidecar.
  */
-export async function runCommand(argv: string[], io: Io): Promise<number> {
+export async function runCommand(argv: string[], io: Io, self?: readonly string[]): Promise<number> {
   const split = argv.indexOf("--");
   const own = split < 0 ? argv : argv.slice(0, split);
   const appCommand = split < 0 ? [] : argv.slice(split + 1);
@@ -47,6 +47,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     transparent: { type: "boolean", default: false },
     "sniff-ms": { type: "string", default: "100" },
     "drain-ms": { type: "string", default: "5000" },
+    "udp-host": { type: "string", default: "127.0.0.1" },
+    "udp-idle": { type: "string", default: "60s" },
     cert: { type: "string" },
     key: { type: "string" },
     ca: { type: "string" },
@@ -84,7 +86,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   let snapshot: Snapshot;
   let source: string;
   if (values.config && values.config.length > 0) {
-    const config = await loadMeshConfigFiles(values.config);
+    const config = await loadConfigFiles(values.config, self);
     snapshot = { version: fileVersion(config), config };
     source = "file";
     if (cache) await cache.save(snapshot);
@@ -111,6 +113,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     transparent: values.transparent,
     sniffMs: millis(values["sniff-ms"], "--sniff-ms"),
     drainMs: millis(values["drain-ms"], "--drain-ms"),
+    udp: { host: values["udp-host"], idleMs: millis(values["udp-idle"], "--udp-idle") },
     credentials,
   });
   await sidecar.start();

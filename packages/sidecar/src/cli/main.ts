@@ -1,15 +1,26 @@
 #!/usr/bin/env -S node --conditions=@weft/source
 import { ConfigError } from "@weft/core";
+import { LOAD_CONFIG_COMMAND, loadConfigCommand } from "../config/config-files.ts";
 import { USAGE, UsageError } from "./args.ts";
 import { type Io, iptablesCommand, runCommand, waitReadyCommand } from "./commands.ts";
 
+export interface MainOptions {
+  /**
+   * How to run this program again (executable and leading arguments): the built program
+   * passes it so `run` reads configuration files in a short-lived child process.
+   */
+  readonly self?: readonly string[];
+}
+
 /** Runs one `weft-sidecar` command; resolves with the exit code. */
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], io: Io, options: MainOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case "run":
-        return await runCommand(rest, io);
+        return await runCommand(rest, io, options.self);
+      case LOAD_CONFIG_COMMAND:
+        return await loadConfigCommand(rest);
       case "wait-ready":
         return await waitReadyCommand(rest, io);
       case "iptables":

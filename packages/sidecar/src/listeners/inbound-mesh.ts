@@ -15,6 +15,7 @@ import {
   type MeshServer,
   type PeerInfo,
   relayTcp,
+  relayUdp,
   type Transport,
 } from "@weft/core/transport";
 import type { Stats } from "../admin/stats.ts";
@@ -36,6 +37,8 @@ export interface InboundMeshOptions {
   readonly app: DirectUpstream;
   /** Ports a tunnel may ask for (the service's ports); each is served by the app's port. */
   readonly tunnelPorts: ReadonlySet<number>;
+  /** The service's UDP ports: a udp tunnel to one is relayed as datagrams to the app's port. */
+  readonly udpPorts: ReadonlySet<number>;
   readonly pool: UpstreamPool;
   readonly stats: Stats;
   readonly inFlight: InFlight;
@@ -75,7 +78,10 @@ function serve(
   delete out[PEER_IDENTITY_HEADER];
   if (peer.identity) out[PEER_IDENTITY_HEADER] = peer.identity.spiffeId;
   const abort = new AbortController();
-  stream.once("close", () => abort.abort());
+  // Only a stream cut before its response ended is an abort (an abort builds a DOMException).
+  stream.once("close", () => {
+    if (!stream.writableFinished) abort.abort();
+  });
   const body = stream as ServerHttp2Stream & { trailers?: NodeJS.Dict<string> };
   stream.once("trailers", (t: NodeJS.Dict<string>) => {
     body.trailers = t;
@@ -115,6 +121,12 @@ function serve(
       if (up.endStream || up.headers["grpc-status"] !== undefined) {
         up.body.resume();
         stream.respond(head, { endStream: true });
+        return;
+      }
+      if (up.headers["content-length"] !== undefined && up.headers.trailer === undefined) {
+        // A sized HTTP/1.1 body cannot carry trailers: no trailers frame to wait for.
+        stream.respond(head);
+        up.body.pipe(stream);
         return;
       }
       stream.respond(head, { waitForTrailers: true });
@@ -166,16 +178,18 @@ function serve(
 
 function relay(o: InboundMeshOptions, tunnel: InboundTunnel): void {
   const port = Number(tunnel.authority.slice(tunnel.authority.lastIndexOf(":") + 1));
-  if (tunnel.protocol !== "tcp" || !o.tunnelPorts.has(port)) {
+  const udp = tunnel.protocol === "udp";
+  const served = udp ? o.udpPorts : o.tunnelPorts;
+  if (!served.has(port)) {
     o.stats.inc("weft_sidecar_refused_total", { place: "sidecar-inbound", reason: "tunnel_port_not_served" });
     tunnel.reject(
       403,
-      `this member serves tcp tunnels to ports ${[...o.tunnelPorts].join(", ") || "(none)"} only`,
+      `this member serves ${tunnel.protocol} tunnels to ports ${[...served].join(", ") || "(none)"} only`,
     );
     return;
   }
   const call = newCall({
-    kind: "tcp",
+    kind: tunnel.protocol,
     place: "sidecar-inbound",
     service: o.plane.service,
     namespace: o.plane.namespace,
@@ -184,8 +198,9 @@ function relay(o: InboundMeshOptions, tunnel: InboundTunnel): void {
   // The spread keeps accept/reject, which are bound to the tunnel's stream.
   const local = { ...tunnel, authority: `${o.app.address}:${o.app.port}` } as InboundTunnel;
   const app: Handler = async () => {
-    o.stats.inc("weft_sidecar_tunnels_total", { place: "sidecar-inbound" });
-    void relayTcp(local);
+    o.stats.inc("weft_sidecar_tunnels_total", { place: "sidecar-inbound", protocol: tunnel.protocol });
+    if (udp) relayUdp(local);
+    else void relayTcp(local);
     return settledResponse({ status: 200 });
   };
   o.plane.inbound(call, app).catch((err: unknown) => {

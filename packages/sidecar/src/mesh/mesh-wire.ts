@@ -16,23 +16,36 @@ import type { MeshUpstream, UpstreamRequest, UpstreamResponse } from "../http/up
 
 /** `call.attributes` key: the `host:port` a tcp call's tunnel asks the far member for. */
 const TUNNEL_AUTHORITY = Symbol("weft.sidecar.tunnelAuthority");
+/** `call.attributes` key: the request body whose trailers (known once it ended) go after it. */
+const TRAILERS_OF = Symbol("weft.sidecar.trailersOf");
+
+type WithTrailers = { trailers?: NodeJS.Dict<string> };
+
+/** The trailers a body carried, pseudo-headers left out; undefined when none. */
+function trailersOf(body: WithTrailers): Record<string, string> | undefined {
+  const t = body.trailers;
+  if (!t) return undefined;
+  const out: Record<string, string> = {};
+  for (const k in t) if (k.charCodeAt(0) !== 58 && t[k] !== undefined) out[k] = t[k] as string;
+  return out;
+}
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /**
  * The terminal of the sidecar's outbound chain: sends one attempt to the endpoint the balancer
- * picked, over the core transport (mTLS HTTP/2 or h2c), as a request or, for tcp calls, as a
- * CONNECT tunnel whose stream becomes the response body.
+ * picked, over the core transport (mTLS HTTP/2 or h2c), as a request or, for tcp and udp calls,
+ * as a CONNECT tunnel whose stream becomes the response body (length-prefixed datagrams for udp).
  */
 export function wireSend(client: TransportClient): Handler {
   return async (call) => {
     const ep = call.endpoint;
     if (!ep) throw new Error("the chain reached the transport without an endpoint (no balance step?)");
     const expectedIdentity = ep.identity || call.destination?.spiffeId;
-    if (call.kind === "tcp") {
+    if (call.kind === "tcp" || call.kind === "udp") {
       const stream = await client.openTunnel(ep, {
         authority: call.attributes.get(TUNNEL_AUTHORITY) as string,
-        protocol: "tcp",
+        protocol: call.kind,
         signal: call.signal,
         deadline: call.deadline,
         expectedIdentity,
@@ -48,6 +61,7 @@ export function wireSend(client: TransportClient): Handler {
       authority: `${call.service}.${call.namespace}`,
       headers: call.headers,
       body: call.body.value as RequestBody | undefined,
+      trailers: trailerSource(call),
       signal: call.signal,
       deadline: call.deadline,
       expectedIdentity,
@@ -69,6 +83,12 @@ export function wireSend(client: TransportClient): Handler {
       ),
     };
   };
+}
+
+/** Request trailers are waited for only when the client announced them (a `Trailer` header). */
+function trailerSource(call: MeshCall): (() => Record<string, string> | undefined) | undefined {
+  const body = call.attributes.get(TRAILERS_OF) as WithTrailers | undefined;
+  return body ? () => trailersOf(body) : undefined;
 }
 
 /**
@@ -110,13 +130,19 @@ export class MeshWire {
       // A streamed body is read once: the chain retries it only when it was never sent.
       body: bodyless ? { replayable: true, value: undefined } : { replayable: false, value: req.body },
     });
+    if (!bodyless && headers.has("trailer")) call.attributes.set(TRAILERS_OF, req.body);
     return toUpstreamResponse(await this.#plane.outbound(call));
   }
 
   /** An L4 tunnel to `authority` through an endpoint of the service, picked by the chain. */
-  async tunnel(upstream: MeshUpstream, authority: string, signal?: AbortSignal): Promise<Duplex> {
+  async tunnel(
+    upstream: MeshUpstream,
+    authority: string,
+    signal?: AbortSignal,
+    protocol: "tcp" | "udp" = "tcp",
+  ): Promise<Duplex> {
     const call: MeshCall = newCall({
-      kind: "tcp",
+      kind: protocol,
       place: "sidecar-outbound",
       service: upstream.service,
       namespace: upstream.namespace,

@@ -84,7 +84,10 @@ export function followControlPlane(
         : undefined,
     },
     cached: options.cached
-      ? { version: options.cached.version, snapshot: { $typeName: "weft.v1.Snapshot", config: options.cached.config } }
+      ? {
+          version: options.cached.version,
+          snapshot: { $typeName: "weft.v1.Snapshot", config: options.cached.config },
+        }
       : undefined,
     onSnapshot: async (snapshot, info) => {
       const next: Snapshot = { version: info.version, config: snapshot.config ?? create(MeshConfigSchema) };

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { MeshError } from "@weft/core";
-import type { Endpoint, MeshConfig } from "@weft/core/model";
+import { type Endpoint, type MeshConfig, Protocol } from "@weft/core/model";
 import type { FrontRequest } from "../http/proxy.ts";
 import type { MeshUpstream } from "../http/upstream.ts";
 
@@ -32,6 +32,7 @@ export class OutboundResolver {
   /** `address:port` of an endpoint and a port of its service: what a transparent client dials. */
   readonly #byAddress = new Map<string, Target>();
   readonly #namespace: string;
+  readonly #udp: (ServiceKey & { readonly port: number })[] = [];
 
   constructor(config: MeshConfig, localNamespace: string) {
     this.#namespace = localNamespace;
@@ -50,6 +51,7 @@ export class OutboundResolver {
     for (const s of config.services) {
       const t = target(s.name, s.namespace || "default");
       t.ports = s.ports.map((p) => p.port);
+      for (const p of s.ports) if (p.protocol === Protocol.UDP) this.#udp.push({ ...t.key, port: p.port });
       for (const rpc of s.rpcServices) this.#byRpc.set(rpc, t);
       for (const e of t.endpoints) for (const p of s.ports) this.#byAddress.set(`${e.address}:${p.port}`, t);
     }
@@ -96,6 +98,11 @@ export class OutboundResolver {
   /** The ports a service declares (what its callers dial, and what tunnels to it may ask for). */
   portsOf(key: ServiceKey): readonly number[] {
     return this.#byName.get(`${key.name}.${key.namespace}`)?.ports ?? [];
+  }
+
+  /** Every UDP port of every service: where explicit-mode apps send datagrams for it. */
+  udpPorts(): readonly (ServiceKey & { readonly port: number })[] {
+    return this.#udp;
   }
 
   /** True when the Host names a mesh service (transparent mode sends the rest straight on). */

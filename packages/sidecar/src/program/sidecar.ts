@@ -23,6 +23,8 @@ import { Listener } from "../listeners/listener.ts";
 import { MeshWire, wireSend } from "../mesh/mesh-wire.ts";
 import type { Snapshot } from "../snapshot/snapshot-cache.ts";
 import { type OriginalDestination, originalDestination } from "../transparent/original-dst.ts";
+import { UdpListener } from "../udp/udp-listener.ts";
+import { noDelayOnAcceptedSockets } from "./no-delay.ts";
 import { OutboundResolver, type ServiceKey } from "./outbound-resolver.ts";
 
 export interface SidecarOptions {
@@ -44,6 +46,11 @@ export interface SidecarOptions {
   readonly transparent: boolean;
   readonly sniffMs: number;
   readonly drainMs: number;
+  /**
+   * Explicit-mode UDP: a socket on `host` at each UDP port of each other mesh service; flows idle
+   * for `idleMs` are closed. Default 127.0.0.1, 60 s.
+   */
+  readonly udp?: { readonly host?: string; readonly idleMs?: number };
   /**
    * The workload's key, certificate chain and trust anchors: the mesh wire is then mTLS HTTP/2
    * (inbound strict or permissive as the service's mtls_mode says). Without them it is h2c,
@@ -72,6 +79,7 @@ export class Sidecar {
   readonly plane: DataPlane;
   readonly #fronts: HttpFront[] = [];
   readonly #listeners: Listener[] = [];
+  readonly #udp: UdpListener[] = [];
   readonly #tunnels = new Set<Socket>();
   #stopping: Promise<void> | undefined;
 
@@ -123,9 +131,11 @@ export class Sidecar {
 
   async start(): Promise<void> {
     const o = this.#options;
+    noDelayOnAcceptedSockets();
     await this.plane.applyConfig(o.snapshot.config, o.snapshot.version);
     const app: DirectUpstream = { address: o.app.address, port: o.app.port, protocol: o.app.protocol };
     const self = { name: o.service, namespace: o.namespace };
+    const own = (k: ServiceKey) => k.name === self.name && k.namespace === self.namespace;
     const service = o.snapshot.config.services.find(
       (x) => x.name === o.service && (x.namespace || "default") === o.namespace,
     );
@@ -138,6 +148,7 @@ export class Sidecar {
       plane: this.plane,
       app,
       tunnelPorts: new Set([...this.#resolver.portsOf(self), o.app.port]),
+      udpPorts: new Set(this.#resolver.udpPorts().flatMap((u) => (own(u) ? [u.port] : []))),
       pool: this.#appPool,
       stats: this.stats,
       inFlight: this.#inboundInFlight,
@@ -157,7 +168,27 @@ export class Sidecar {
         front,
       );
     }
+    await this.#listenUdp(own);
     this.ports.admin = await this.admin.listen(o.admin.port, o.admin.host);
+  }
+
+  /** A UDP socket per UDP port of every other mesh service (the local one is served inbound). */
+  async #listenUdp(own: (k: ServiceKey) => boolean): Promise<void> {
+    const wire = this.#pool.wire as MeshWire;
+    for (const u of this.#resolver.udpPorts()) {
+      if (own(u)) continue;
+      const listener = new UdpListener({
+        host: this.#options.udp?.host ?? "127.0.0.1",
+        port: u.port,
+        upstream: this.#resolver.upstreamFor(u),
+        servicePort: u.port,
+        open: (upstream, authority, signal) => wire.tunnel(upstream, authority, signal, "udp"),
+        stats: this.stats,
+        idleMs: this.#options.udp?.idleMs ?? 60_000,
+      });
+      this.ports[`udp:${u.name}.${u.namespace}:${u.port}`] = await listener.listen();
+      this.#udp.push(listener);
+    }
   }
 
   /**
@@ -168,6 +199,7 @@ export class Sidecar {
     this.#stopping ??= (async () => {
       this.admin.state.draining = true;
       await Promise.all(this.#listeners.map((l) => l.close()));
+      for (const u of this.#udp) u.close();
       await Promise.all([
         ...this.#fronts.map((f) => f.drain(graceMs)),
         this.#inbound?.close({ graceMs }),

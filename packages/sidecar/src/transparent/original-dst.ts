@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import type { Socket } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Where a redirected connection was going before iptables sent it to the sidecar. */
 export interface OriginalDestination {
@@ -12,21 +13,40 @@ interface Addon {
   originalDst(fd: number): OriginalDestination;
 }
 
-const ADDON = new URL("../../native/build/Release/weft_original_dst.node", import.meta.url);
+const FILE = "weft_original_dst.node";
 let addon: Addon | undefined;
 
 /**
+ * Where the addon may be: $WEFT_SIDECAR_ADDON; beside the executable (the single executable
+ * and its image ship it there); native/build/Release of the package, seen from src/ or dist/.
+ */
+function candidates(): string[] {
+  const out = [process.env.WEFT_SIDECAR_ADDON ?? "", join(dirname(process.execPath), FILE)];
+  // import.meta.url is empty in the single executable's CommonJS bundle.
+  const here = import.meta.url;
+  if (here) {
+    for (const up of ["../../native/build/Release/", "../native/build/Release/"])
+      out.push(fileURLToPath(new URL(up + FILE, here)));
+  }
+  return out.filter((p) => p !== "");
+}
+
+/**
  * Loads the SO_ORIGINAL_DST addon on first use, so only transparent mode needs it built.
- * Throws saying how to build it when it is missing.
+ * Throws saying where it was looked for and how to build it when it is missing.
  */
 function load(): Addon {
   if (addon) return addon;
-  if (!existsSync(ADDON)) {
+  const paths = candidates();
+  const found = paths.find((p) => existsSync(p));
+  if (!found) {
     throw new Error(
-      `transparent mode needs the SO_ORIGINAL_DST addon at ${ADDON.pathname}; build it with \`npm run build:native\` in packages/sidecar`,
+      `transparent mode needs the SO_ORIGINAL_DST addon (looked at ${paths.join(", ")}); build it with \`npm run build:native\` in packages/sidecar`,
     );
   }
-  addon = createRequire(import.meta.url)(ADDON.pathname) as Addon;
+  const module = { exports: {} as Addon };
+  process.dlopen(module, found);
+  addon = module.exports;
   return addon;
 }
 
