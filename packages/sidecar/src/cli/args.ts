@@ -12,6 +12,7 @@ export const USAGE = `usage:
                    [--data-dir <dir>] [--transparent] [--sniff-ms 100] [--drain-ms 5000]
                    [--udp-host 127.0.0.1] [--udp-idle 60s]
                    [--cert <chain.pem> --key <key.pem> --ca <anchors.pem>]
+                   [--control-plane <url>[,<url>...] --token <bootstrap token> [--advertise <address>]]
                    [-- <app command> [args...]]
   weft-sidecar wait-ready [--admin 127.0.0.1:15020] [--timeout 60s]
   weft-sidecar iptables [--apply] [--uid <sidecar uid>] [--outbound-port 15001] [--inbound-port 15008]

@@ -2,9 +2,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { MeshConfigSchema } from "@weft/core/model";
 import { loadConfigFiles } from "../config/config-files.ts";
+import { followControlPlane, workloadCertificate } from "../program/control-plane-link.ts";
 import { Sidecar } from "../program/sidecar.ts";
 import { type Snapshot, SnapshotCache } from "../snapshot/snapshot-cache.ts";
 import { captureRules, formatRules } from "../transparent/iptables.ts";
@@ -52,6 +53,10 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     cert: { type: "string" },
     key: { type: "string" },
     ca: { type: "string" },
+    "control-plane": { type: "string" },
+    token: { type: "string" },
+    advertise: { type: "string" },
+    zone: { type: "string" },
   });
   if (positionals.length > 0)
     throw new UsageError(`run: unexpected argument "${positionals[0]}" (an app command goes after --)`);
@@ -74,8 +79,33 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
   const tls = [values.cert, values.key, values.ca].filter((v) => v !== undefined).length;
   if (tls !== 0 && tls !== 3)
     throw new UsageError("run: --cert, --key and --ca go together (mTLS needs all three)");
-  const credentials =
-    tls === 3
+  const cpUrls =
+    values["control-plane"]
+      ?.split(",")
+      .map((u) => u.trim())
+      .filter(Boolean) ?? [];
+  const token = values.token ?? process.env.WEFT_TOKEN;
+  if (cpUrls.length > 0 && !token)
+    throw new UsageError(
+      "run: --control-plane needs a bootstrap --token (or WEFT_TOKEN) from `weft token create`",
+    );
+  const link =
+    cpUrls.length > 0 && token
+      ? { urls: cpUrls, token, service: values.service, namespace: values.namespace }
+      : undefined;
+  // With a control plane and no certificate files, the mesh CA issues the certificate.
+  let sidecarRef: Sidecar | undefined;
+  const rotator =
+    link && tls === 0
+      ? await workloadCertificate(
+          { ...link, dataDir: values["data-dir"] },
+          (c) => sidecarRef?.setCredentials(c),
+          (e, retryInMs) => log(io, "certificate renewal failed", { error: String(e), retryInMs }),
+        )
+      : undefined;
+  const credentials = rotator?.current
+    ? rotator.current
+    : tls === 3
       ? {
           chain: await readPem(values.cert as string, "--cert"),
           key: await readPem(values.key as string, "--key"),
@@ -92,12 +122,18 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     if (cache) await cache.save(snapshot);
   } else {
     const cached = cache ? await cache.load() : undefined;
-    if (!cached)
+    if (cached) {
+      snapshot = cached;
+      source = "cache";
+    } else if (link) {
+      // Serves nothing and is not ready until the control plane's first version arrives.
+      snapshot = { version: "", config: create(MeshConfigSchema) };
+      source = "control-plane";
+    } else {
       throw new UsageError(
-        "run: no configuration: give --config <file>, or --data-dir holding a cached snapshot (no control-plane client is built into this version)",
+        "run: no configuration: give --config <file>, --control-plane <url> with --token, or --data-dir holding a cached snapshot",
       );
-    snapshot = cached;
-    source = "cache";
+    }
   }
 
   const sidecar = new Sidecar({
@@ -116,7 +152,24 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     udp: { host: values["udp-host"], idleMs: millis(values["udp-idle"], "--udp-idle") },
     credentials,
   });
+  sidecarRef = sidecar;
+  if (snapshot.version === "") sidecar.admin.state.snapshot = undefined;
   await sidecar.start();
+  const inbound = hostPort(values.inbound, "--inbound");
+  const discovery = link
+    ? followControlPlane(sidecar, {
+        ...link,
+        inboundAddress:
+          values.advertise ??
+          (inbound.host === "0.0.0.0" || inbound.host === "::" ? "127.0.0.1" : inbound.host),
+        inboundPort: sidecar.ports.inbound ?? inbound.port,
+        instanceId: `${values.service}-${process.pid}-${sidecar.ports.inbound ?? inbound.port}`,
+        zone: values.zone,
+        cache,
+        cached: source === "cache" ? snapshot : undefined,
+        certificateExpiry: rotator?.current?.notAfter,
+      })
+    : undefined;
   log(io, "weft-sidecar started", {
     ports: sidecar.ports,
     version: snapshot.version,
@@ -128,6 +181,8 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     let exitCode = 0;
     let appRunning = false;
     const finish = async (code: number) => {
+      await discovery?.close();
+      rotator?.stop();
       await sidecar.stop();
       resolve(code);
     };

@@ -1,3 +1,5 @@
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { trafficReporter } from "@weft/core";
 import { MeshConfigSchema, Mode } from "@weft/core/model";
@@ -26,23 +28,52 @@ export interface ControlPlaneLinkOptions {
  * `onRenewed`, which puts it in use for new connections.
  */
 export async function workloadCertificate(
-  options: ControlPlaneLinkOptions,
+  options: ControlPlaneLinkOptions & { readonly dataDir?: string },
   onRenewed: (credentials: IssuedCredentials) => void,
   onError: (error: unknown, retryInMs: number) => void,
 ): Promise<CertificateRotator> {
   let first = true;
   const url = options.urls[0];
   if (!url) throw new Error("--control-plane: no URL given");
-  return CertificateRotator.start({
-    url,
-    credential: options.token,
-    spiffeId: `spiffe://${options.trustDomain ?? "weft.local"}/ns/${options.namespace}/sa/${options.service}`,
-    onCredentials: (c) => {
-      if (first) first = false;
-      else onRenewed(c);
+  const file = options.dataDir ? join(options.dataDir, "workload-credentials.json") : undefined;
+  const cached = file ? await readCredentials(file) : undefined;
+  return CertificateRotator.start(
+    {
+      url,
+      credential: options.token,
+      spiffeId: `spiffe://${options.trustDomain ?? "weft.local"}/ns/${options.namespace}/sa/${options.service}`,
+      onCredentials: (c) => {
+        if (file) void writeCredentials(file, c);
+        if (first) first = false;
+        else onRenewed(c);
+      },
+      onError,
     },
-    onError,
-  });
+    cached,
+  );
+}
+
+/**
+ * The last certificate and its key are kept in the data directory, readable by this user
+ * only, so a sidecar restarted while the control plane is down still proves who it is until
+ * the certificate expires (static stability).
+ */
+async function writeCredentials(file: string, c: IssuedCredentials): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify({ ...c, notAfter: c.notAfter.toISOString() }), { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+async function readCredentials(file: string): Promise<IssuedCredentials | undefined> {
+  try {
+    const raw = JSON.parse(await readFile(file, "utf8")) as Omit<IssuedCredentials, "notAfter"> & {
+      notAfter: string;
+    };
+    return { ...raw, notAfter: new Date(raw.notAfter) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the link drives: the sidecar's data plane, and where it serves. */

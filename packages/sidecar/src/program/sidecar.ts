@@ -115,6 +115,14 @@ export class Sidecar {
     );
   }
 
+  /** Puts renewed workload credentials in use: new connections take them, open ones go on. */
+  setCredentials(credentials: MeshCredentials): void {
+    if (!(this.#transport instanceof MtlsH2Transport)) {
+      throw new Error("this sidecar runs without mTLS; it has no credentials to renew");
+    }
+    this.#transport.setCredentials(credentials);
+  }
+
   /** Ports actually bound, by listener name. */
   readonly ports: Record<string, number> = {};
 

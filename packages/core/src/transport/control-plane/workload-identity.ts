@@ -77,11 +77,23 @@ export class CertificateRotator {
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** Gets the first certificate (throws if it cannot), then keeps renewing it. */
-  static async start(options: RotatorOptions): Promise<CertificateRotator> {
+  /**
+   * Gets the first certificate, then keeps renewing it. When the CA cannot be reached and
+   * `cached` (kept from an earlier run) is still valid, starts with that and renews in the
+   * background (static stability); otherwise throws.
+   */
+  static async start(options: RotatorOptions, cached?: IssuedCredentials): Promise<CertificateRotator> {
     const r = new CertificateRotator(options);
-    const first = await requestWorkloadCredentials(options);
-    r.#install(first);
+    try {
+      r.#install(await requestWorkloadCredentials(options));
+    } catch (e) {
+      if (!cached || cached.notAfter.getTime() <= Date.now()) throw e;
+      const retry = options.retryMs ?? 5_000;
+      options.onError?.(e, retry);
+      r.#current = cached;
+      options.onCredentials(cached);
+      r.#schedule(retry);
+    }
     return r;
   }
 
