@@ -38,6 +38,20 @@ if (deps.status !== 0) {
 for (const dir of projectDirs) rmSync(join(dir, ".reports"), { recursive: true, force: true });
 
 const extra = process.argv.slice(2);
+// Some tests run what users run: the bundled weft-sidecar, the built CLIs. Build first.
+const build = spawnSync(
+  "npx",
+  ["nx", "run-many", "-t", "build", "--parallel=2", "--outputStyle=stream", ...extra],
+  {
+    cwd: root,
+    env,
+    stdio: "inherit",
+  },
+);
+if (build.status !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
 const run = spawnSync(
   "npx",
   ["nx", "run-many", "-t", "typecheck", "lint", "test", "--parallel=2", "--outputStyle=stream", ...extra],

@@ -46,13 +46,26 @@ const dataPlane = new DataPlane({
   send: async (call) => {
     tried.push(call.endpoint?.key ?? "?");
     const status = tried.length === 1 ? 503 : 200;
-    return settledResponse({ status, endpoint: call.endpoint, headers: { "x-seen-tenant": call.headers.get("x-tenant") ?? "" } });
+    return settledResponse({
+      status,
+      endpoint: call.endpoint,
+      headers: { "x-seen-tenant": call.headers.get("x-tenant") ?? "" },
+    });
   },
 });
 await dataPlane.applyConfig(config, "v1");
 
-const call = newCall({ kind: "unary", place: "client", service: "orders", namespace: "shop", method: "shop.v1.Orders/Get", idempotent: true });
+const call = newCall({
+  kind: "unary",
+  place: "client",
+  service: "orders",
+  namespace: "shop",
+  method: "shop.v1.Orders/Get",
+  idempotent: true,
+});
 const response = await dataPlane.outbound(call);
-console.log(`status ${response.status} after ${tried.length} attempts (${tried.join(" then ")}), tenant ${response.headers.get("x-seen-tenant")}`);
+console.log(
+  `status ${response.status} after ${tried.length} attempts (${tried.join(" then ")}), tenant ${response.headers.get("x-seen-tenant")}`,
+);
 console.log(`callee identity expected: ${call.destination?.spiffeId}`);
 dataPlane.close();

@@ -12,7 +12,9 @@ describe("the README's runnable example", () => {
       timeout: 20_000,
     });
     // The retry goes to the endpoint the failed attempt did not use.
-    const m = out.match(/status 200 after 2 attempts \((10\.0\.0\.[12]:15008) then (10\.0\.0\.[12]:15008)\), tenant acme/);
+    const m = out.match(
+      /status 200 after 2 attempts \((10\.0\.0\.[12]:15008) then (10\.0\.0\.[12]:15008)\), tenant acme/,
+    );
     expect(m?.[1]).not.toBe(m?.[2]);
     expect(out).toContain("callee identity expected: spiffe://weft.local/ns/shop/sa/orders");
   });

@@ -16,7 +16,7 @@ export const userModuleName = "proto";
 
 /** What protoc-gen-weft prints for a policy it cannot generate: `protoc-gen-weft: a/b.proto:12:3: ...`. */
 const pluginDiagnostic = /^protoc-gen-weft: ([^\s:]+\.proto):(\d+:\d+: .*)$/;
-const pluginAftermath = /^(Failure: )?plugin .*: (exit status \d+|context canceled)$/;
+const pluginAftermath = /^(Failure: )?plugin .*: (exit status \d+|context canceled|signal: killed)$/;
 
 interface BufJsonDiagnostic {
   path?: string;

@@ -18,6 +18,13 @@ export {
   type DataPlaneEvent,
   type PushInfo,
 } from "./control-plane/data-plane-client.ts";
+export {
+  CertificateRotator,
+  type IssuedCredentials,
+  type RotatorOptions,
+  requestWorkloadCredentials,
+  type WorkloadIdentityOptions,
+} from "./control-plane/workload-identity.ts";
 export { type MeshCredentials, meshSecureContext } from "./credentials.ts";
 export {
   DatagramChannel,
@@ -65,10 +72,3 @@ export type {
   Transport,
   TunnelProtocol,
 } from "./transport.ts";
-export {
-  CertificateRotator,
-  type IssuedCredentials,
-  type RotatorOptions,
-  requestWorkloadCredentials,
-  type WorkloadIdentityOptions,
-} from "./control-plane/workload-identity.ts";

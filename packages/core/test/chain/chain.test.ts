@@ -8,24 +8,35 @@ import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { ERROR_HEADER, MeshError } from "../../src/errors/mesh-error.ts";
 
 const ok = terminalStep("app", async () => settledResponse({ status: 200 }));
-const call = () => newCall({ kind: "unary", place: "client", service: "orders", method: "shop.v1.Orders/Get" });
+const call = () =>
+  newCall({ kind: "unary", place: "client", service: "orders", method: "shop.v1.Orders/Get" });
 
 describe("compose", () => {
   it("runs steps outermost first and lets each change the call and see the response", async () => {
     const seen: string[] = [];
-    const step = (name: string): Interceptor => (next) => async (c) => {
-      seen.push(`in:${name}`);
-      c.headers.append("x-steps", name);
-      const r = await next(c);
-      seen.push(`out:${name}`);
-      return r;
-    };
+    const step =
+      (name: string): Interceptor =>
+      (next) =>
+      async (c) => {
+        seen.push(`in:${name}`);
+        c.headers.append("x-steps", name);
+        const r = await next(c);
+        seen.push(`out:${name}`);
+        return r;
+      };
     let headersAtApp = "";
     const app = terminalStep("app", async (c) => {
       headersAtApp = c.headers.get("x-steps") ?? "";
       return settledResponse({ status: 200 });
     });
-    const handler = compose("client", [{ name: "a", interceptor: step("a") }, { name: "b", interceptor: step("b") }], app);
+    const handler = compose(
+      "client",
+      [
+        { name: "a", interceptor: step("a") },
+        { name: "b", interceptor: step("b") },
+      ],
+      app,
+    );
     await handler(call());
     expect(seen).toEqual(["in:a", "in:b", "out:b", "out:a"]);
     expect(headersAtApp).toBe("a, b");
@@ -89,7 +100,13 @@ describe("plugins", () => {
         return next(c);
       },
     });
-    const ctx = { place: "client" as const, clock: new FakeClock(), service: "web", namespace: "shop", log: silentLogger };
+    const ctx = {
+      place: "client" as const,
+      clock: new FakeClock(),
+      service: "web",
+      namespace: "shop",
+      log: silentLogger,
+    };
     expect(() => instantiatePlugin(addHeader, { value: 3 }, ctx)).toThrow('option "value" must be a string');
     const plugin = instantiatePlugin(addHeader, { value: "acme" }, ctx);
     expect(runsIn(plugin, "client")).toBe(true);
