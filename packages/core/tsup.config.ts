@@ -6,6 +6,7 @@ export default defineConfig({
     model: "src/model.ts",
     "node/index": "src/node/index.ts",
     "transport/index": "src/transport/index.ts",
+    "testing/index": "src/testing/index.ts",
   },
   format: ["esm"],
   target: "node22",

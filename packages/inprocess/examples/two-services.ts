@@ -3,38 +3,13 @@
 // mutual TLS with certificates from a throwaway CA (a control plane issues them in a real mesh).
 
 import { create } from "@bufbuild/protobuf";
-import {
-  createCsr,
-  createRootCa,
-  exportPrivateKeyPem,
-  generateKeyPair,
-  parseMeshConfig,
-  signLeaf,
-} from "@weft/core";
+import { parseMeshConfig } from "@weft/core";
+import { issueTestCredentials, testCertificateAuthority } from "@weft/core/testing";
 import { createMesh, createMeshClient } from "@weft/inprocess";
 import { EchoService, SayResponseSchema } from "../test/gen/echo/v1/echo_pb.js";
 
-const now = Date.now();
-const ca = await createRootCa({
-  trustDomain: "weft.local",
-  notBefore: now - 60_000,
-  notAfter: now + 86_400_000,
-});
-async function credentials(spiffeId: string) {
-  const keys = await generateKeyPair();
-  const leaf = await signLeaf({
-    csr: await createCsr({ keys, spiffeId }),
-    ca,
-    spiffeId,
-    notBefore: now - 60_000,
-    notAfter: now + 3_600_000,
-  });
-  return {
-    key: await exportPrivateKeyPem(keys.privateKey),
-    chain: leaf.toString("pem"),
-    trustAnchors: [ca.certificate.toString("pem")],
-  };
-}
+const ca = await testCertificateAuthority("weft.local");
+const credentials = (spiffeId: string) => issueTestCredentials(ca, spiffeId);
 
 // The callee: serves EchoService on a free port behind the inbound chain.
 const echo = await createMesh({

@@ -1,43 +1,19 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type CertificateAuthority,
-  createCsr,
-  createRootCa,
-  exportPrivateKeyPem,
-  generateKeyPair,
-  signLeaf,
-} from "@weft/core";
+import type { CertificateAuthority } from "@weft/core";
+import { issueTestCredentials, testCertificateAuthority } from "@weft/core/testing";
 import type { MeshCredentials } from "@weft/core/transport";
 
-const HOUR = 3_600_000;
-
-/** One test CA for every member of a test, made with core's identity helpers (as the control plane does). */
-export function testCa(trustDomain = "weft.local"): Promise<CertificateAuthority> {
-  return createRootCa({ trustDomain, notBefore: Date.now() - HOUR, notAfter: Date.now() + 24 * HOUR });
-}
+/** One test CA for every member of a test. */
+export const testCa = testCertificateAuthority;
 
 /** A workload's own key, and a leaf for `spiffe://weft.local/ns/<namespace>/sa/<name>` signed by `ca`. */
-export async function workload(
+export function workload(
   ca: CertificateAuthority,
   namespace: string,
   name: string,
 ): Promise<MeshCredentials> {
-  const spiffeId = `spiffe://weft.local/ns/${namespace}/sa/${name}`;
-  const keys = await generateKeyPair();
-  const csr = await createCsr({ keys, spiffeId });
-  const leaf = await signLeaf({
-    csr,
-    ca,
-    spiffeId,
-    notBefore: Date.now() - HOUR,
-    notAfter: Date.now() + 12 * HOUR,
-  });
-  return {
-    key: await exportPrivateKeyPem(keys.privateKey),
-    chain: leaf.toString("pem"),
-    trustAnchors: [ca.certificate.toString("pem")],
-  };
+  return issueTestCredentials(ca, `spiffe://weft.local/ns/${namespace}/sa/${name}`);
 }
 
 /** Writes credentials as the PEM files `weft-sidecar run --cert --key --ca` reads; returns those flags. */
