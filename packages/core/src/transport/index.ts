@@ -1,5 +1,6 @@
 // @weft/core/transport: the socket code both data-plane shapes share.
 export { type BackoffOptions, backoffDelay, defaultBackoff } from "./backoff.ts";
+export { grpcStatus, requestForCall } from "./call-request.ts";
 export {
   type RequestBody,
   type RequestInit,

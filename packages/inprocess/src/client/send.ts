@@ -9,7 +9,12 @@ import {
   type MeshResponse,
   type Place,
 } from "@weft/core";
-import type { RequestBody, TransportClient, TransportResponse } from "@weft/core/transport";
+import {
+  grpcStatus,
+  requestForCall,
+  type TransportClient,
+  type TransportResponse,
+} from "@weft/core/transport";
 
 /**
  * The terminal of the in-process outbound chain: sends one attempt to the endpoint the
@@ -18,24 +23,15 @@ import type { RequestBody, TransportClient, TransportResponse } from "@weft/core
  */
 export function meshSend(client: TransportClient, place: Place): Handler {
   return async (call: MeshCall): Promise<MeshResponse> => {
-    const endpoint = call.endpoint;
-    if (!endpoint) {
+    if (!call.endpoint) {
       throw new MeshError(Code.Internal, "no endpoint was picked for the call", {
         place,
         plugin: "transport",
         policy: "",
       });
     }
-    const res = await client.request(endpoint, {
-      method: call.httpMethod,
-      path: call.path,
-      authority: `${call.service}.${call.namespace}`,
-      headers: call.headers,
-      body: call.body.value as RequestBody | undefined,
-      signal: call.signal,
-      deadline: call.deadline,
-      expectedIdentity: endpoint.identity || call.destination?.spiffeId,
-    });
+    const endpoint = call.endpoint;
+    const res = await requestForCall(client, call);
     if (call.kind === "unary" || call.kind === "client_streaming")
       return buffered(res, endpoint, call.signal);
     return streamed(res, endpoint, call.signal);
@@ -127,7 +123,5 @@ async function* replay(chunks: Uint8Array[]): AsyncIterable<Uint8Array> {
  * trailers-only response; else, for Connect, from the HTTP status.
  */
 export function statusCode(status: number, headers: Headers, trailer: Headers | undefined): Code {
-  const grpc = trailer?.get("grpc-status") ?? headers.get("grpc-status");
-  if (grpc !== null && grpc !== undefined) return Number(grpc) as Code;
-  return codeFromHttpStatus(status) ?? (0 as Code);
+  return grpcStatus(headers, trailer) ?? codeFromHttpStatus(status) ?? (0 as Code);
 }

@@ -11,7 +11,13 @@ import {
   type MeshResponse,
   newCall,
 } from "@weft/core";
-import type { RequestBody, TransportClient, TransportResponse } from "@weft/core/transport";
+import {
+  grpcStatus,
+  type RequestBody,
+  requestForCall,
+  type TransportClient,
+  type TransportResponse,
+} from "@weft/core/transport";
 import type { MeshUpstream, UpstreamRequest, UpstreamResponse } from "../http/upstream.ts";
 
 /** `call.attributes` key: the `host:port` a tcp call's tunnel asks the far member for. */
@@ -55,18 +61,8 @@ export function wireSend(client: TransportClient): Handler {
       );
       return { status: 200, headers: new Headers(), code: undefined, body: stream, endpoint: ep, settled };
     }
-    const res = await client.request(ep, {
-      method: call.httpMethod,
-      path: call.path,
-      authority: `${call.service}.${call.namespace}`,
-      headers: call.headers,
-      body: call.body.value as RequestBody | undefined,
-      trailers: trailerSource(call),
-      signal: call.signal,
-      deadline: call.deadline,
-      expectedIdentity,
-    });
-    const headCode = grpcCode(res.headers);
+    const res = await requestForCall(client, call, { trailers: trailerSource(call) });
+    const headCode = grpcStatus(res.headers);
     return {
       status: res.status,
       headers: res.headers,
@@ -74,7 +70,7 @@ export function wireSend(client: TransportClient): Handler {
       body: res,
       endpoint: ep,
       settled: res.trailers.then(
-        (t) => ({ code: grpcCode(t) ?? headCode, status: res.status }),
+        (t) => ({ code: grpcStatus(res.headers, t), status: res.status }),
         (error: Error) => ({
           code: error instanceof MeshError ? error.code : undefined,
           status: res.status,
@@ -180,11 +176,6 @@ function toUpstreamResponse(res: MeshResponse): UpstreamResponse {
     trailers: Promise.resolve({}),
     endStream: bytes.length === 0 && res.status !== 200,
   };
-}
-
-function grpcCode(h: Headers): Code | undefined {
-  const v = h.get("grpc-status");
-  return v === null ? undefined : (Number(v) as Code);
 }
 
 function toIncoming(h: Headers): IncomingHttpHeaders {
