@@ -11,6 +11,7 @@ export {
   type MeshServiceOptions,
   type RpcProtocol,
 } from "./client/target.ts";
+export type { GrpcServicesOptions } from "./grpc/grpc-services.ts";
 export { createMesh, type Mesh, type MeshHealth } from "./mesh/create-mesh.ts";
 export type { CreateMeshOptions } from "./mesh/options.ts";
 export type {

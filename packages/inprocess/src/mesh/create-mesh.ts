@@ -22,6 +22,7 @@ import { meshHttpClient } from "../client/mesh-http-client.ts";
 import { methodTable } from "../client/method-table.ts";
 import { meshSend } from "../client/send.ts";
 import type { MeshHost, MeshServiceOptions } from "../client/target.ts";
+import { GrpcServices } from "../grpc/grpc-services.ts";
 import { InFlight, inboundHandler, type Route } from "../server/inbound-handler.ts";
 import { certificateExpiry } from "./certificate-expiry.ts";
 import type { CreateMeshOptions } from "./options.ts";
@@ -121,6 +122,9 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
     );
   }
 
+  // gRPC health and reflection (src/grpc/), answered for the services this mesh serves.
+  const grpc = new GrpcServices(options.grpcServices, () => mesh.health().ready);
+
   let discovery: DataPlaneClient | undefined;
   if (cp) {
     let first!: () => void;
@@ -142,6 +146,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
       },
       onSnapshot: async (snapshot, info) => {
         await dataPlane.applyConfig(snapshot.config ?? create(MeshConfigSchema), info.version);
+        grpc.readinessChanged();
         first();
       },
       onEvent: (e) => options.log?.debug({ event: e.type }, "control plane"),
@@ -211,6 +216,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
         const method = methods.get(handler.requestPath);
         if (method) routes.set(handler.requestPath, { handler, method });
       }
+      grpc.served(service);
     },
     metrics: () => dataPlane.metrics.text(),
     traffic: () => dataPlane.metrics.snapshot(),
@@ -239,6 +245,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
     async close(closeOptions = {}) {
       if (closed) return;
       closed = true;
+      grpc.close();
       const graceMs = closeOptions.graceMs ?? 5_000;
       await discovery?.close();
       rotator?.stop();
@@ -247,6 +254,7 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
       dataPlane.close();
     },
   };
+  grpc.register((service, impl) => mesh.serve(service, impl));
   return mesh;
 }
 

@@ -1,6 +1,7 @@
 import type { AnyPluginDefinition, Clock, Logger } from "@weft/core";
 import type { MeshConfig } from "@weft/core/model";
 import type { MeshCredentials } from "@weft/core/transport";
+import type { GrpcServicesOptions } from "../grpc/grpc-services.ts";
 
 export interface CreateMeshOptions {
   /** This service's mesh name, and its namespace ("default"). */
@@ -41,4 +42,6 @@ export interface CreateMeshOptions {
   readonly log?: Logger;
   readonly accessLog?: Logger;
   readonly clock?: Clock;
+  /** The standard gRPC health and reflection services, for the services served (both on by default). */
+  readonly grpcServices?: GrpcServicesOptions;
 }
