@@ -6,6 +6,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
+import { type Clock, systemClock } from "../clock/clock.ts";
 import type { ServerLimits } from "./server-limits.ts";
 import type { InboundTunnel, PeerInfo, ServerHandlers, TunnelProtocol } from "./transport.ts";
 
@@ -19,7 +20,12 @@ type PeerOf = (session: ServerHttp2Session) => PeerInfo;
 interface SessionState {
   readonly peer: PeerInfo;
   open: number;
+  /** Streams reset before they were answered in the window that began at `resetWindowStart`. */
+  resets: number;
+  resetWindowStart: number;
 }
+
+const RESET_WINDOW_MS = 1000;
 
 function ignore(): void {}
 
@@ -32,10 +38,12 @@ export class ServerCore {
   readonly #limits: ServerLimits;
   readonly #sessions = new Map<ServerHttp2Session, SessionState>();
   readonly #closed = new Set<() => void>();
+  readonly #clock: Clock;
 
-  constructor(handlers: ServerHandlers, limits: ServerLimits) {
+  constructor(handlers: ServerHandlers, limits: ServerLimits, clock: Clock = systemClock) {
     this.#handlers = handlers;
     this.#limits = limits;
+    this.#clock = clock;
   }
 
   get sessionCount(): number {
@@ -54,7 +62,7 @@ export class ServerCore {
   }
 
   #onSession(session: ServerHttp2Session, peer: PeerInfo): void {
-    const state: SessionState = { peer, open: 0 };
+    const state: SessionState = { peer, open: 0, resets: 0, resetWindowStart: 0 };
     this.#sessions.set(session, state);
     session.on("error", ignore);
     session.once("close", () => {
@@ -69,7 +77,8 @@ export class ServerCore {
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on("error", ignore);
-    const state = this.#sessions.get(stream.session as ServerHttp2Session);
+    const session = stream.session as ServerHttp2Session;
+    const state = this.#sessions.get(session);
     if (!state) {
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
       return;
@@ -77,6 +86,12 @@ export class ServerCore {
     state.open++;
     stream.once("close", () => {
       state.open--;
+      // A reset before the answer is what rapid reset (CVE-2023-44487) repeats: the server
+      // started work the peer threw away. Resets after the headers (a body that failed
+      // midway) are not counted, so an upstream failing mid-response cannot trip this.
+      if (stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stream.headersSent) {
+        this.#countReset(session, state);
+      }
     });
     if (headers[":method"] !== "CONNECT") {
       this.#handlers.request(stream, headers, state.peer);
@@ -91,6 +106,22 @@ export class ServerCore {
       return;
     }
     tunnelHandler(inboundTunnel(stream, headers, state.peer));
+  }
+
+  #countReset(session: ServerHttp2Session, state: SessionState): void {
+    if (session.destroyed || session.closed) return;
+    const now = this.#clock.now();
+    if (now - state.resetWindowStart >= RESET_WINDOW_MS) {
+      state.resetWindowStart = now;
+      state.resets = 0;
+    }
+    if (++state.resets > this.#limits.maxStreamResetsPerSecond) {
+      // GOAWAY(ENHANCE_YOUR_CALM) tells a well-meaning client why; destroy stops the work now.
+      // (destroy(undefined, code) would send NO_ERROR: Node defaults `error` to a code.)
+      const limit = this.#limits.maxStreamResetsPerSecond;
+      const reason = `rapid reset: ${state.resets} streams reset before an answer within 1 s (limit ${limit}) by ${state.peer.remoteAddress ?? "a peer"}`;
+      session.destroy(new Error(reason), constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    }
   }
 
   /** GOAWAY to every session; after `graceMs`, destroys those still open. */
