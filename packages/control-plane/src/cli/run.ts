@@ -3,6 +3,7 @@ import { apply, applyUsage } from "./commands/apply.ts";
 import { check, checkUsage } from "./commands/check.ts";
 import type { CliContext } from "./commands/context.ts";
 import { explain, explainUsage } from "./commands/explain.ts";
+import { gen, genUsage } from "./commands/gen.ts";
 import { get, getUsage } from "./commands/get.ts";
 import { serve, serveUsage } from "./commands/serve.ts";
 import { status, statusUsage } from "./commands/status.ts";
@@ -24,6 +25,8 @@ ${checkUsage}
 
 ${explainUsage}
 
+${genUsage}
+
 Commands that talk to a control plane take --server URL (or WEFT_SERVER; default
 http://127.0.0.1:15010). Exit codes: 0 ok, 1 a problem to fix in the command or the
 configuration, 2 the control plane cannot be reached.`;
@@ -36,6 +39,7 @@ const commands: Record<string, (args: string[], ctx: CliContext) => Promise<numb
   token,
   check,
   explain,
+  gen,
 };
 
 /** Runs one `weft` command; returns the exit code. Never throws for a user's mistake. */
