@@ -24,6 +24,7 @@ import { meshSend } from "../client/send.ts";
 import type { MeshHost, MeshServiceOptions } from "../client/target.ts";
 import { GrpcServices } from "../grpc/grpc-services.ts";
 import { InFlight, inboundHandler, type Route } from "../server/inbound-handler.ts";
+import { RestTranscoding } from "../server/transcode.ts";
 import { certificateExpiry } from "./certificate-expiry.ts";
 import type { CreateMeshOptions } from "./options.ts";
 
@@ -114,11 +115,12 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
 
   const routes = new Map<string, Route>();
   const inFlight = new InFlight();
+  const rest = new RestTranscoding(dataPlane, routes, inFlight);
   let server: MeshServer | undefined;
   if (options.listen) {
     server = await wire.listen(
       { host: options.listen.host, port: options.listen.port ?? 15008, mode: options.mode ?? "strict" },
-      { request: inboundHandler(dataPlane, routes, inFlight) },
+      { request: inboundHandler(dataPlane, routes, inFlight, rest) },
     );
   }
 
@@ -209,6 +211,8 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
       impl: Partial<ServiceImpl<S>>,
       serviceOptions: MeshServiceOptions<S> = {},
     ) {
+      // First, so a malformed google.api.http annotation fails serve() before anything is routed.
+      rest.served(service);
       const router = createConnectRouter();
       router.service(service, impl);
       const methods = methodTable(service, serviceOptions.policies);

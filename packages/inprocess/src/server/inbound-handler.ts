@@ -5,6 +5,7 @@ import { errorResponse, type PeerInfo } from "@weft/core/transport";
 import { adoptCall } from "../call/adopt-call.ts";
 import type { MethodInfo } from "../client/method-table.ts";
 import { statusCode } from "../client/send.ts";
+import type { RestTranscoding } from "./transcode.ts";
 
 export interface Route {
   readonly handler: UniversalHandler;
@@ -46,6 +47,7 @@ export function inboundHandler(
   dataPlane: DataPlane,
   routes: ReadonlyMap<string, Route>,
   inFlight: InFlight,
+  rest?: RestTranscoding,
 ): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, peer: PeerInfo) => void {
   const apps = new Map<string, Handler>();
   return (stream, headers, peer) => {
@@ -53,6 +55,8 @@ export function inboundHandler(
     const route = routes.get(path.split("?")[0] ?? path);
     const header = toHeaders(headers);
     if (!route) {
+      // REST/JSON transcoding (transcode.ts): a path bound by a google.api.http annotation.
+      if (rest?.handle(stream, headers, header, peer)) return;
       stream.respond({ ":status": 404, "content-type": "text/plain" });
       stream.end(`no service here serves ${path}`);
       return;
