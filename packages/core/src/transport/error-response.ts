@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
 /**
  * The response that tells a caller, in its own protocol, that the mesh failed its call: a
  * trailers-only gRPC (or gRPC-Web) status, a Connect error (JSON, or an end-stream frame on
- * streams), or an HTTP status with a JSON body. Every form carries the `weft-error` header
+ * streams), or an HTTP status with the reason as text. Every form carries the `weft-error` header
  * with the code, reason and provenance.
  */
 export function errorResponse(contentType: string | null | undefined, error: MeshError): ErrorResponse {
@@ -44,9 +44,18 @@ export function errorResponse(contentType: string | null | undefined, error: Mes
     frame.set(payload, 5);
     return { status: 200, headers: { "content-type": ct, [ERROR_HEADER]: weft }, body: frame };
   }
+  if (ct.startsWith("application/proto") || ct.startsWith("application/json")) {
+    // Connect unary (and JSON callers): the HTTP status and a Connect error body.
+    return {
+      status: error.httpStatus,
+      headers: { "content-type": "application/json", [ERROR_HEADER]: weft },
+      body: encoder.encode(json),
+    };
+  }
+  // Anything else is plain HTTP: the status and the reason, for a person or a log to read.
   return {
     status: error.httpStatus,
-    headers: { "content-type": "application/json", [ERROR_HEADER]: weft },
-    body: encoder.encode(json),
+    headers: { "content-type": "text/plain; charset=utf-8", [ERROR_HEADER]: weft },
+    body: encoder.encode(`${error.reason}\n`),
   };
 }

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import type { Place } from "@weft/core";
-import { ERROR_HEADER, MeshError } from "@weft/core";
+import { MeshError } from "@weft/core";
+import { errorResponse } from "@weft/core/transport";
 import type { Stats } from "../admin/stats.ts";
 import { forwardableHeaders, forwardableTrailers } from "./headers.ts";
 import { MAX_HEADER_COUNT } from "./limits.ts";
@@ -61,7 +62,7 @@ export function createProxyHandler(options: ProxyOptions, inFlight: InFlight) {
       refuse(res, 431, `more than ${MAX_HEADER_COUNT} header fields`);
       return;
     }
-    const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
+    const contentType = String(req.headers["content-type"] ?? "");
     const abort = new AbortController();
     req.once("aborted", () => abort.abort());
     res.once("close", () => {
@@ -71,7 +72,7 @@ export function createProxyHandler(options: ProxyOptions, inFlight: InFlight) {
     try {
       upstream = resolve(req);
     } catch (err) {
-      fail(res, place, grpc, err, stats);
+      fail(res, place, contentType, err, stats);
       req.resume();
       return;
     }
@@ -111,7 +112,7 @@ export function createProxyHandler(options: ProxyOptions, inFlight: InFlight) {
       })
       .catch((err: unknown) => {
         if (abort.signal.aborted) return;
-        fail(res, place, grpc, err, stats, upstream);
+        fail(res, place, contentType, err, stats, upstream);
       });
   };
 }
@@ -119,7 +120,7 @@ export function createProxyHandler(options: ProxyOptions, inFlight: InFlight) {
 function fail(
   res: FrontResponse,
   place: Place,
-  grpc: boolean,
+  contentType: string,
   err: unknown,
   stats: Stats,
   upstream?: Upstream,
@@ -141,23 +142,17 @@ function fail(
     else (res as ServerResponse).destroy();
     return;
   }
-  if (grpc) {
-    const headers = {
-      "content-type": "application/grpc",
-      "grpc-status": String(e.code),
-      "grpc-message": encodeURIComponent(e.reason),
-      [ERROR_HEADER]: e.toHeader(),
-    };
-    const h2 = (res as Http2ServerResponse).stream;
-    if (h2) h2.respond({ ...headers, ":status": 200 }, { endStream: true });
-    else (res as ServerResponse).writeHead(200, headers).end();
+  // The caller's own protocol: gRPC status, Connect error or HTTP status, as core writes it.
+  const r = errorResponse(contentType, e);
+  const h2 = (res as Http2ServerResponse).stream;
+  if (h2) {
+    h2.respond({ ...r.headers, ":status": r.status }, { endStream: r.body === undefined });
+    if (r.body) h2.end(r.body);
     return;
   }
-  (res as ServerResponse).writeHead(e.httpStatus, {
-    "content-type": "text/plain; charset=utf-8",
-    [ERROR_HEADER]: e.toHeader(),
-  });
-  res.end(`${e.reason}\n`);
+  (res as ServerResponse).writeHead(r.status, r.headers);
+  if (r.body) res.end(r.body);
+  else res.end();
 }
 
 function refuse(res: FrontResponse, status: number, reason: string): void {

@@ -1,16 +1,9 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { constants, type ServerHttp2Stream } from "node:http2";
 import { Code } from "@connectrpc/connect";
+import { type CallKind, type DataPlane, type Handler, MeshError, newCall, settledResponse } from "@weft/core";
 import {
-  type CallKind,
-  type DataPlane,
-  ERROR_HEADER,
-  type Handler,
-  MeshError,
-  newCall,
-  settledResponse,
-} from "@weft/core";
-import {
+  errorResponse,
   type InboundTunnel,
   type MeshServer,
   type PeerInfo,
@@ -154,25 +147,9 @@ function serve(
             );
       o.stats.inc("weft_sidecar_failed_total", { place: "sidecar-inbound", code: String(e.code) });
       body.resume();
-      if (rpc)
-        stream.respond(
-          {
-            ":status": 200,
-            "content-type": contentType.startsWith("application/grpc") ? contentType : "application/grpc",
-            "grpc-status": String(e.code),
-            "grpc-message": encodeURIComponent(e.reason),
-            [ERROR_HEADER]: e.toHeader(),
-          },
-          { endStream: true },
-        );
-      else {
-        stream.respond({
-          ":status": e.httpStatus,
-          "content-type": "text/plain; charset=utf-8",
-          [ERROR_HEADER]: e.toHeader(),
-        });
-        stream.end(`${e.reason}\n`);
-      }
+      const r = errorResponse(contentType, e);
+      stream.respond({ ...r.headers, ":status": r.status }, { endStream: r.body === undefined });
+      if (r.body) stream.end(r.body);
     });
 }
 
