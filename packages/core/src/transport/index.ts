@@ -8,6 +8,7 @@ export {
   TransportClient,
   type TransportResponse,
   type TunnelInit,
+  toHeaders,
 } from "./client.ts";
 export { ConnectError, type ConnectPhase } from "./connect-error.ts";
 export { applyEndpointDelta } from "./control-plane/apply-delta.ts";

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { type CallOutcome, type DataPlane, type Handler, MeshError, type MeshResponse } from "@weft/core";
-import { errorResponse, type PeerInfo } from "@weft/core/transport";
+import { errorResponse, type PeerInfo, toHeaders } from "@weft/core/transport";
 import { adoptCall } from "../call/adopt-call.ts";
 import type { MethodInfo } from "../client/method-table.ts";
 import { statusCode } from "../client/send.ts";
@@ -176,15 +176,4 @@ function write(stream: ServerHttp2Stream, res: MeshResponse): void {
       finish();
     }
   })();
-}
-
-function toHeaders(h: IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const name in h) {
-    if (name.startsWith(":")) continue;
-    const v = h[name];
-    if (Array.isArray(v)) for (const x of v) out.append(name, x);
-    else if (v !== undefined) out.set(name, String(v));
-  }
-  return out;
 }
