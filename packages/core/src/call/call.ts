@@ -1,4 +1,5 @@
 import type { Code } from "@connectrpc/connect";
+import { MeshHeaders } from "./mesh-headers.ts";
 
 /** What kind of traffic a call is. */
 export type CallKind =
@@ -132,7 +133,7 @@ export function newCall(init: NewCall): MeshCall {
     method,
     path: init.path ?? (method ? `/${method}` : ""),
     httpMethod: init.httpMethod ?? (init.kind === "tcp" || init.kind === "udp" ? "CONNECT" : "POST"),
-    headers: new Headers(init.headers),
+    headers: new MeshHeaders(init.headers),
     deadline: init.deadline,
     idempotent: init.idempotent ?? false,
     source: init.source,
@@ -154,7 +155,7 @@ export function newCall(init: NewCall): MeshCall {
 export function forkCall(call: MeshCall, init: { attempt?: number; signal?: AbortSignal } = {}): MeshCall {
   return {
     ...call,
-    headers: new Headers(call.headers),
+    headers: new MeshHeaders(call.headers),
     attempt: init.attempt ?? call.attempt,
     signal: init.signal ?? call.signal,
     endpoint: undefined,
@@ -171,7 +172,7 @@ export function settledResponse(init: {
 }): MeshResponse {
   return {
     status: init.status,
-    headers: new Headers(init.headers),
+    headers: new MeshHeaders(init.headers),
     code: init.code,
     body: init.body,
     endpoint: init.endpoint,

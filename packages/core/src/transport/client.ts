@@ -264,7 +264,8 @@ export class TransportClient {
 }
 
 function copyHeaders(from: Headers | Record<string, string>, to: OutgoingHttpHeaders): void {
-  const entries = from instanceof Headers ? from.entries() : Object.entries(from);
+  // Any Headers implementation (the call's MeshHeaders, Fetch's), not only Fetch's class.
+  const entries = typeof from.entries === "function" ? (from as Headers).entries() : Object.entries(from);
   for (const [name, value] of entries) {
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower.startsWith(":")) continue;
