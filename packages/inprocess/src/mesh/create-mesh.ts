@@ -119,7 +119,12 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
   let server: MeshServer | undefined;
   if (options.listen) {
     server = await wire.listen(
-      { host: options.listen.host, port: options.listen.port ?? 15008, mode: options.mode ?? "strict" },
+      {
+        host: options.listen.host,
+        port: options.listen.port ?? 15008,
+        mode: options.mode ?? "strict",
+        limits: options.listen.limits,
+      },
       { request: inboundHandler(dataPlane, routes, inFlight, rest) },
     );
   }

@@ -1,6 +1,6 @@
 import type { AnyPluginDefinition, Clock, Logger } from "@weft/core";
 import type { MeshConfig } from "@weft/core/model";
-import type { MeshCredentials } from "@weft/core/transport";
+import type { MeshCredentials, ServerLimits } from "@weft/core/transport";
 import type { GrpcServicesOptions } from "../grpc/grpc-services.ts";
 
 export interface CreateMeshOptions {
@@ -34,7 +34,15 @@ export interface CreateMeshOptions {
   /** Plaintext HTTP/2 (h2c) everywhere: local development only; never in a real mesh. */
   readonly insecure?: boolean;
   /** Serve the mesh inbound port here (port 0 picks a free one; default 15008). */
-  readonly listen?: { readonly host?: string; readonly port?: number };
+  readonly listen?: {
+    readonly host?: string;
+    readonly port?: number;
+    /**
+     * Connection caps, idle timeouts, HTTP/2 limits and overload shedding of the inbound port;
+     * core's defaults (4,096 connections, 90% heap shedding, ...) for what is left out.
+     */
+    readonly limits?: Partial<ServerLimits>;
+  };
   /** strict (default): mTLS only; permissive: plaintext too, while callers migrate. */
   readonly mode?: "strict" | "permissive";
   /** Plugins by name, for configuration to refer to, and composed into every chain by code. */
