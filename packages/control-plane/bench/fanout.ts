@@ -3,7 +3,7 @@
  * must reach all of them and be ACKed. Prints the rollout time (target < 2 s) and the
  * control plane's heap per connected data plane. Data planes run in a worker thread: the
  * control plane's heap is measured alone, and each side has a core.
- *   node --expose-gc --conditions=@weft/source bench/fanout.ts [count]
+ *   node --expose-gc --conditions=@weft/source bench/fanout.ts [count] [rounds]
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { startControlPlane } from "../src/server/control-plane.ts";
 import { fleetConfigYaml, until } from "./fleet.ts";
 
 const count = Number(process.argv[2] ?? 1000);
-const rounds = 5;
+const rounds = Number(process.argv[3] ?? 5);
 const gc = (globalThis as { gc?: () => void }).gc;
 const heap = () => {
   gc?.();

@@ -35,11 +35,11 @@ const CONCURRENCY = 32;
 const MAX_RATE = 1000;
 const ROUND_MS = 2_000;
 const ROUNDS = 6;
-const MESSAGE = { text: "x".repeat(64) };
+export const MESSAGE = { text: "x".repeat(64) };
 
 const ID = (sa: string) => `spiffe://weft.local/ns/bench/sa/${sa}`;
 
-const impl: ServiceImpl<typeof EchoService> = {
+export const impl: ServiceImpl<typeof EchoService> = {
   say: (req) => create(SayResponseSchema, { text: req.text, replica: "bench" }),
   create: (req) => create(SayResponseSchema, { text: req.text }),
   count: async function* () {},
@@ -80,14 +80,14 @@ async function serve(certs: ServerCerts): Promise<void> {
   process.on("disconnect", () => process.exit(0));
 }
 
-type Echo = Client<typeof EchoService>;
+export type Echo = Client<typeof EchoService>;
 
 /** Failed calls per client: reported, never hidden in an average. */
-const failures = new Map<Echo, number>();
+export const failures = new Map<Echo, number>();
 const failed = (client: Echo) => failures.set(client, (failures.get(client) ?? 0) + 1);
 
 /** Completed calls per second with `concurrency` calls always in flight for `ms`. */
-async function throughput(client: Echo, concurrency: number, ms: number): Promise<number> {
+export async function throughput(client: Echo, concurrency: number, ms: number): Promise<number> {
   const end = performance.now() + ms;
   let done = 0;
   const worker = async () => {
@@ -106,7 +106,7 @@ async function throughput(client: Echo, concurrency: number, ms: number): Promis
 }
 
 /** Latencies (ms) of calls started at `rate`/s for `ms`, each from its scheduled start. */
-async function latencies(client: Echo, rate: number, ms: number): Promise<number[]> {
+export async function latencies(client: Echo, rate: number, ms: number): Promise<number[]> {
   const interval = 1000 / rate;
   const count = Math.floor((ms / 1000) * rate);
   const out: number[] = [];
@@ -127,7 +127,7 @@ async function latencies(client: Echo, rate: number, ms: number): Promise<number
   return out;
 }
 
-function quantile(xs: number[], q: number): number {
+export function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
 }
@@ -293,7 +293,8 @@ if (process.argv.includes("--serve")) {
       process.exit(1);
     });
   });
-} else {
+} else if (import.meta.main) {
+  // Imported by the cross-path suite (tools/bench) for its client loops; run alone, it benches.
   const guard = setTimeout(() => {
     console.error("bench took longer than 170 s; stopping");
     process.exit(2);

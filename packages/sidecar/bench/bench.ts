@@ -18,7 +18,7 @@ const SAT_SECONDS = Number(process.env.WEFT_BENCH_SECONDS ?? 4);
 const FIXED_RPS = Number(process.env.WEFT_BENCH_RPS ?? 1000);
 const FIXED_CLIENTS = 10;
 
-interface Scenario {
+export interface Scenario {
   readonly name: string;
   readonly hops: 0 | 1 | 2;
   readonly proxy: "none" | "haproxy" | "weft" | "node";
@@ -37,7 +37,7 @@ function ensureSystemDeps(): void {
 }
 
 /** Mesh PKI: one CA, a certificate per member (PEM files; HAProxy takes certificate and key in one). */
-async function writePki(dir: string): Promise<void> {
+export async function writePki(dir: string): Promise<void> {
   const ca = await createRootCa({
     trustDomain: "weft.local",
     notBefore: Date.now() - 3_600_000,
@@ -61,7 +61,7 @@ async function writePki(dir: string): Promise<void> {
   }
 }
 
-function meshYaml(endpointPort: number): string {
+export function meshYaml(endpointPort: number): string {
   return `apiVersion: weft.dev/v1
 kind: Service
 metadata: { name: orders, namespace: shop }
@@ -76,7 +76,7 @@ spec:
 `;
 }
 
-async function sidecar(
+export async function sidecar(
   procs: Processes,
   dir: string,
   name: string,
@@ -88,6 +88,7 @@ async function sidecar(
     outbound: number;
     localPort?: number;
     tls?: string;
+    extraArgs?: readonly string[];
   },
 ): Promise<number> {
   const admin = await freePort();
@@ -121,12 +122,13 @@ async function sidecar(
       "--ca",
       join(dir, "ca.pem"),
     );
+  if (o.extraArgs) args.push(...o.extraArgs);
   const child = procs.start(name, process.execPath, args);
   await waitForPort(admin);
   return child.pid as number;
 }
 
-async function setUp(procs: Processes, dir: string): Promise<Scenario[]> {
+export async function setUp(procs: Processes, dir: string): Promise<Scenario[]> {
   const app = await freePort();
   const appH2 = await freePort();
   const appCfg = appConfig(dir, app);
@@ -457,4 +459,5 @@ function writeReadme(r: Result): void {
   execFileSync("npx", ["biome", "format", "--write", file], { cwd: PKG, stdio: "ignore" });
 }
 
-await main();
+// Imported by the cross-path suite (tools/bench) for its set-up; run alone, it benches.
+if (import.meta.main) await main();

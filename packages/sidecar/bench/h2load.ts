@@ -15,6 +15,8 @@ export interface LoadOptions {
   /** Requests per second per client (fixed-rate runs); saturation when absent. */
   readonly rpsPerClient?: number;
   readonly headers?: readonly string[];
+  /** A file whose bytes are POSTed as each request's body (h2load -d). */
+  readonly data?: string;
 }
 
 export interface LoadResult {
@@ -23,7 +25,9 @@ export interface LoadResult {
   readonly failed: number;
   /** Per-request latency percentiles in ms, from h2load's request log. */
   readonly p50: number;
+  readonly p90: number;
   readonly p99: number;
+  readonly p999: number;
 }
 
 /** One h2load run (one thread, so every scenario gets the same load generator). */
@@ -44,6 +48,7 @@ export async function h2load(o: LoadOptions, logFile: string): Promise<LoadResul
   if (o.h1) args.push("--h1");
   if (o.rpsPerClient) args.push(`--rps=${o.rpsPerClient}`);
   for (const h of o.headers ?? []) args.push("-H", h);
+  if (o.data) args.push("-d", o.data);
   args.push(o.url);
   const { stdout } = await run("h2load", args, {
     maxBuffer: 1 << 20,
@@ -66,7 +71,9 @@ export async function h2load(o: LoadOptions, logFile: string): Promise<LoadResul
     succeeded: Number(req[1]),
     failed: Number(req[2]) + Number(req[3]) + non2xx,
     p50: percentile(latencies, 0.5),
+    p90: percentile(latencies, 0.9),
     p99: percentile(latencies, 0.99),
+    p999: percentile(latencies, 0.999),
   };
 }
 

@@ -32,7 +32,7 @@ export interface ProxyHop {
   /** What clients speak to it: HTTP/1.1, h2c, or HTTP/2 over mTLS. */
   readonly inbound: "h1" | "h2c" | "mtls";
   readonly upstream: number;
-  readonly outbound: "h1" | "mtls";
+  readonly outbound: "h1" | "h2c" | "mtls";
 }
 
 /**
@@ -51,7 +51,9 @@ export function proxyConfig(dir: string, hop: ProxyHop, tls: { ca: string; crt: 
   const server =
     hop.outbound === "h1"
       ? `server up 127.0.0.1:${hop.upstream}`
-      : `server up 127.0.0.1:${hop.upstream} ssl crt ${tls.crt} ca-file ${tls.ca} verify required alpn h2 ssl-min-ver TLSv1.3`;
+      : hop.outbound === "h2c"
+        ? `server up 127.0.0.1:${hop.upstream} proto h2`
+        : `server up 127.0.0.1:${hop.upstream} ssl crt ${tls.crt} ca-file ${tls.ca} verify required alpn h2 ssl-min-ver TLSv1.3`;
   // An HTTP/2 response has no reason phrase; HAProxy then writes "HTTP/1.1 200 " and h2load's
   // HTTP/1.1 parser counts that as a failure. Node writes "OK", so HAProxy is told to as well.
   const reason =
