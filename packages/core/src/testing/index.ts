@@ -43,3 +43,5 @@ export async function issueTestCredentials(
     trustAnchors: (options.anchors ?? [ca]).map((a) => a.certificate.toString("pem")),
   };
 }
+
+export { type HardeningCase, reportHardening } from "./hardening-report.ts";

@@ -42,6 +42,15 @@ export {
   ServingStatus,
 } from "./grpc-health.ts";
 export { H2cTransport } from "./h2c.ts";
+export {
+  Admission,
+  type AdmissionOptions,
+  DEFAULT_GLOBAL_MAX_CONNECTIONS,
+  type GuardOptions,
+  ListenerGuard,
+  processAdmission,
+  type Refusal,
+} from "./limits/index.ts";
 export { MESH_INBOUND_PORT } from "./listen.ts";
 export {
   defaultMemoryNetwork,
@@ -51,6 +60,15 @@ export {
 } from "./memory.ts";
 export { MtlsH2Transport } from "./mtls-h2.ts";
 export {
+  defaultOverloadThresholds,
+  type HeapReading,
+  OverloadMonitor,
+  type OverloadMonitorOptions,
+  type OverloadThresholds,
+  type ReadHeap,
+  readV8Heap,
+} from "./overload/index.ts";
+export {
   ConnectionPool,
   type KeepaliveOptions,
   type PoolEndpoint,
@@ -58,6 +76,7 @@ export {
   type PoolStats,
 } from "./pool.ts";
 export { grpcHealthProbe, httpProbe, type MeshProbeOptions, type Probe, tcpProbe } from "./probes.ts";
+export { descriptorsFromReflection, type ReflectionClientOptions } from "./reflection-client.ts";
 export { builtinTransports, type TransportFactory, TransportRegistry } from "./registry.ts";
 export { parseAuthority, relayTcp, relayUdp } from "./relay.ts";
 export { TUNNEL_ERROR_HEADER, TUNNEL_PROTOCOL_HEADER } from "./server-core.ts";

@@ -6,7 +6,10 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
+import type { Place } from "../call/call.ts";
 import { type Clock, systemClock } from "../clock/clock.ts";
+import { errorResponse } from "./error-response.ts";
+import type { Admission, ListenerGuard } from "./limits/admission.ts";
 import type { ServerLimits } from "./server-limits.ts";
 import type { InboundTunnel, PeerInfo, ServerHandlers, TunnelProtocol } from "./transport.ts";
 
@@ -39,11 +42,17 @@ export class ServerCore {
   readonly #sessions = new Map<ServerHttp2Session, SessionState>();
   readonly #closed = new Set<() => void>();
   readonly #clock: Clock;
+  readonly #admission: Admission;
+  readonly #guard: ListenerGuard;
+  readonly #place: Place;
 
   constructor(handlers: ServerHandlers, limits: ServerLimits, clock: Clock = systemClock) {
     this.#handlers = handlers;
     this.#limits = limits;
     this.#clock = clock;
+    this.#place = limits.place ?? "server";
+    this.#admission = limits.admission;
+    this.#guard = this.#admission.guard({ name: "mesh", maxConnections: limits.maxConnections });
   }
 
   get sessionCount(): number {
@@ -52,6 +61,7 @@ export class ServerCore {
 
   /** Serves the sessions of `server`; `peerOf` says who is on the other end of each. */
   attach(server: Http2Server | Http2SecureServer, peerOf: PeerOf): void {
+    this.#guard.add(server);
     server.on("session", (session: ServerHttp2Session) => this.#onSession(session, peerOf(session)));
     server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
       this.#onStream(stream, headers),
@@ -93,6 +103,10 @@ export class ServerCore {
         this.#countReset(session, state);
       }
     });
+    if (this.#admission.shedding) {
+      this.#shed(stream, headers);
+      return;
+    }
     if (headers[":method"] !== "CONNECT") {
       this.#handlers.request(stream, headers, state.peer);
       return;
@@ -105,7 +119,17 @@ export class ServerCore {
       );
       return;
     }
-    tunnelHandler(inboundTunnel(stream, headers, state.peer));
+    tunnelHandler(inboundTunnel(stream, headers, state.peer, this.#limits.tunnelIdleTimeoutMs));
+  }
+
+  /** Refuses a request while the process is overloaded: 503 (or its gRPC/Connect form), weft-error. */
+  #shed(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    this.#admission.shedRequests++;
+    const r = errorResponse(headers["content-type"], this.#admission.overloadError(this.#place));
+    stream.respond({ ...r.headers, ":status": r.status }, { endStream: r.body === undefined });
+    if (r.body) stream.end(r.body);
+    // The body is not wanted; reading it lets the stream end instead of waiting on flow control.
+    stream.resume();
   }
 
   #countReset(session: ServerHttp2Session, state: SessionState): void {
@@ -147,6 +171,7 @@ function inboundTunnel(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   peer: PeerInfo,
+  idleTimeoutMs: number,
 ): InboundTunnel {
   const protocol: TunnelProtocol = headers[TUNNEL_PROTOCOL_HEADER] === "udp" ? "udp" : "tcp";
   let answered = false;
@@ -159,6 +184,8 @@ function inboundTunnel(
       if (answered) throw new Error(`tunnel to ${headers[":authority"]} was already answered`);
       answered = true;
       stream.respond({ ":status": 200 });
+      // A tunnel nobody uses any more holds a stream slot and the relay's socket to the app.
+      stream.setTimeout(idleTimeoutMs, () => stream.close(constants.NGHTTP2_CANCEL));
       return stream;
     },
     reject(status, reason) {

@@ -1,3 +1,6 @@
+import type { Place } from "../call/call.ts";
+import { type Admission, processAdmission } from "./limits/admission.ts";
+
 /**
  * HTTP/2 limits every mesh server sets explicitly rather than inheriting Node's defaults
  * (unbounded concurrent streams, no idle timeout), so one peer cannot exhaust a member.
@@ -28,6 +31,17 @@ export interface ServerLimits {
   readonly sessionIdleTimeoutMs: number;
   /** A TLS handshake that takes longer is abandoned. */
   readonly handshakeTimeoutMs: number;
+  /** Connections this server keeps open at once; more are closed at accept and counted. */
+  readonly maxConnections: number;
+  /** An accepted CONNECT tunnel (TCP or UDP) with no bytes either way for this long is cancelled. */
+  readonly tunnelIdleTimeoutMs: number;
+  /**
+   * Global connection cap and heap-overload shedding, shared with the process's other servers;
+   * defaults to processAdmission() (see limits/admission.ts).
+   */
+  readonly admission: Admission;
+  /** Where this server sits, for the provenance of what it refuses; defaults to "server". */
+  readonly place?: Place;
 }
 
 export const defaultServerLimits: ServerLimits = {
@@ -42,6 +56,11 @@ export const defaultServerLimits: ServerLimits = {
   maxStreamResetsPerSecond: 200,
   sessionIdleTimeoutMs: 5 * 60_000,
   handshakeTimeoutMs: 10_000,
+  // A member is called by one pooled connection per peer: thousands of peers is a big mesh.
+  maxConnections: 4_096,
+  // Envoy's tcp_proxy idle_timeout default.
+  tunnelIdleTimeoutMs: 60 * 60_000,
+  admission: processAdmission(),
 };
 
 /**

@@ -5,6 +5,7 @@ import { constants } from "node:os";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { MeshConfigSchema } from "@weft/core/model";
 import { loadConfigFiles } from "../config/config-files.ts";
+import { limitFlags, limitsFromFlags } from "../listeners/limit-flags.ts";
 import { followControlPlane, workloadCertificate } from "../program/control-plane-link.ts";
 import { Sidecar } from "../program/sidecar.ts";
 import { type Snapshot, SnapshotCache } from "../snapshot/snapshot-cache.ts";
@@ -57,6 +58,7 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     token: { type: "string" },
     advertise: { type: "string" },
     zone: { type: "string" },
+    ...limitFlags,
   });
   if (positionals.length > 0)
     throw new UsageError(`run: unexpected argument "${positionals[0]}" (an app command goes after --)`);
@@ -151,6 +153,7 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     drainMs: millis(values["drain-ms"], "--drain-ms"),
     udp: { host: values["udp-host"], idleMs: millis(values["udp-idle"], "--udp-idle") },
     credentials,
+    limits: limitsFromFlags(values),
   });
   sidecarRef = sidecar;
   if (snapshot.version === "") sidecar.admin.state.snapshot = undefined;

@@ -146,6 +146,9 @@ function fail(
   const r = errorResponse(contentType, e);
   const h2 = (res as Http2ServerResponse).stream;
   if (h2) {
+    // Reset by the caller (or by the front for a bad content-length): nobody to answer, and
+    // respond() on a destroyed stream throws.
+    if (h2.destroyed || h2.closed) return;
     h2.respond({ ...r.headers, ":status": r.status }, { endStream: r.body === undefined });
     if (r.body) h2.end(r.body);
     return;

@@ -4,6 +4,8 @@ import type { Stats } from "../admin/stats.ts";
 import type { Detected } from "../detect/classify.ts";
 import { sniff } from "../detect/sniff.ts";
 import type { HttpFront } from "../http/front.ts";
+import { type Admission, resolveSidecarLimits, type SidecarLimits } from "../http/limits.ts";
+import { guardListener } from "./guard.ts";
 
 /** Takes a sniffed socket that is not HTTP (TLS, or opaque TCP); its first bytes were put back. */
 export type StreamHandler = (socket: Socket, protocol: Exclude<Detected, "http1" | "http2">) => void;
@@ -19,6 +21,10 @@ export interface ListenerOptions {
   readonly stats: Stats;
   /** TLS and opaque TCP; without one, such connections are closed and counted. */
   readonly streams?: StreamHandler;
+  /** Connection cap and TCP idle timeout (the front takes the HTTP ones); see http/limits.ts. */
+  readonly limits?: Partial<SidecarLimits>;
+  /** Global connection cap and overload, shared with the process's other listeners. */
+  readonly admission?: Admission;
 }
 
 /**
@@ -35,6 +41,7 @@ export class Listener {
     this.#server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
       this.#accept(socket),
     );
+    guardListener(this.#server, options);
   }
 
   listen(): Promise<number> {
@@ -78,6 +85,7 @@ export class Listener {
       return;
     }
     if (this.options.streams) {
+      socket.setTimeout(resolveSidecarLimits(this.options.limits).tcpIdleTimeoutMs, () => socket.destroy());
       this.options.streams(socket, protocol);
       return;
     }

@@ -1,0 +1,9 @@
+export {
+  defaultOverloadThresholds,
+  type HeapReading,
+  OverloadMonitor,
+  type OverloadMonitorOptions,
+  type OverloadThresholds,
+  type ReadHeap,
+  readV8Heap,
+} from "./overload-monitor.ts";
