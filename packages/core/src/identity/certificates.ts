@@ -1,3 +1,4 @@
+import { csrProblem } from "./csr.ts";
 import { generateKeyPair } from "./keys.ts";
 import { formatSpiffeId, parseSpiffeId, SpiffeIdError } from "./spiffe.ts";
 import { uriSans } from "./svid.ts";
@@ -29,7 +30,10 @@ export interface SignLeafOptions {
   /** PEM PKCS#10 request, or a parsed one. Its signature is checked (proof of possession). */
   csr: string | x509.Pkcs10CertificateRequest;
   ca: CertificateAuthority;
-  /** The identity certified. Decided by the caller; any SAN the CSR asks for is ignored. */
+  /**
+   * The identity certified. Decided by the caller, never read from the CSR; a CSR that asks
+   * for more than one SPIFFE ID (other names, a CA, signing usages) is refused (csrProblem).
+   */
   spiffeId: string;
   notBefore: Instant;
   notAfter: Instant;
@@ -103,6 +107,8 @@ export async function signLeaf(options: SignLeafOptions): Promise<x509.X509Certi
   if (!(await csr.verify()))
     throw new Error("CSR signature does not verify: the requester did not prove it holds the key");
   checkPublicKey(csr.publicKey);
+  const refused = csrProblem(csr);
+  if (refused) throw new Error(refused);
   const id = parseSpiffeId(options.spiffeId);
   if (id.path === "") {
     throw new SpiffeIdError(

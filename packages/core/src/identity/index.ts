@@ -8,6 +8,7 @@ export {
   type SignLeafOptions,
   signLeaf,
 } from "./certificates.ts";
+export { csrProblem } from "./csr.ts";
 export {
   createCsr,
   exportPrivateKeyPem,
@@ -15,6 +16,16 @@ export {
   importPrivateKeyPem,
   WORKLOAD_KEY_ALGORITHM,
 } from "./keys.ts";
+export {
+  DEFAULT_RENEWAL_POLICY,
+  type RenewalPolicy,
+  RenewalScheduler,
+  type RenewalSchedulerOptions,
+  renewalDelay,
+  resolveRenewalPolicy,
+  retryDelay,
+  type Validity,
+} from "./renewal.ts";
 export { type RotationOptions, rotationDue, rotationTime } from "./rotation.ts";
 export {
   compareIdentities,

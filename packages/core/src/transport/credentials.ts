@@ -10,7 +10,10 @@ export interface MeshCredentials {
   readonly trustAnchors: readonly string[];
 }
 
-/** Options for a mesh secure context: TLS 1.3 only, chains verified against the trust anchors. */
+/** Key-exchange groups, in preference order, for both ends of a mesh connection. */
+export const MESH_KEY_EXCHANGE_GROUPS = "X25519:P-256:P-384";
+
+/** Options for a mesh secure context: TLS 1.3 only (as Linkerd), chains verified against the trust anchors. */
 export function secureContextOptions(credentials: MeshCredentials): SecureContextOptions {
   if (credentials.trustAnchors.length === 0) {
     throw new Error("mesh credentials have no trust anchor: peers could not be verified");
@@ -21,6 +24,9 @@ export function secureContextOptions(credentials: MeshCredentials): SecureContex
     ca: [...credentials.trustAnchors],
     minVersion: "TLSv1.3",
     maxVersion: "TLSv1.3",
+    // The key-exchange groups rustls (Linkerd) offers; OpenSSL's default list adds the slow
+    // finite-field groups (ffdhe2048 is a 112-bit level) and x448/P-521, which no peer needs.
+    ecdhCurve: MESH_KEY_EXCHANGE_GROUPS,
   };
 }
 

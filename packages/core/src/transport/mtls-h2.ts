@@ -1,14 +1,14 @@
-import { X509Certificate } from "node:crypto";
 import { createSecureServer, createServer, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, isIP, type Socket } from "node:net";
 import { type PeerCertificate, type SecureContext, type TLSSocket, connect as tlsConnect } from "node:tls";
+import type { PeerIdentity } from "../call/call.ts";
 import { ConnectError } from "./connect-error.ts";
 import { type MeshCredentials, meshSecureContext, secureContextOptions } from "./credentials.ts";
 import { listenOn } from "./listen.ts";
 import { plaintextPeer, ServerCore } from "./server-core.ts";
 import { http2ServerOptions, resolveLimits } from "./server-limits.ts";
 import { connectTcp, describe, sessionOver } from "./socket-connect.ts";
-import { parseSpiffeId, spiffeIdOf } from "./spiffe.ts";
+import { svidIdentity, trustDomainOfChain } from "./spiffe.ts";
 import type {
   ConnectTarget,
   ListenOptions,
@@ -24,18 +24,23 @@ const TLS_HANDSHAKE_BYTE = 0x16;
 /**
  * The mesh wire: HTTP/2 over mutual TLS 1.3 (ALPN h2) with workload certificates. Clients
  * verify the server's chain against the mesh trust anchors and its SPIFFE ID against the one
- * expected for the target; servers require a client certificate from the same anchors.
+ * expected for the target; servers require a client certificate from the same anchors. Both
+ * sides hold the peer's leaf to the X.509-SVID rules (svidIdentity) and to their own trust
+ * domain, and a server closes a session whose client certificate breaks them before any
+ * request is read.
  * `setCredentials` rotates key, chain and anchors: new connections use them, open ones go on.
  */
 export class MtlsH2Transport implements Transport {
   readonly name = "mtls-h2";
   #credentials: MeshCredentials;
   #clientContext: SecureContext;
+  #trustDomain: string;
   readonly #servers = new Set<{ setSecureContext(options: object): void }>();
 
   constructor(credentials: MeshCredentials) {
     this.#credentials = credentials;
     this.#clientContext = meshSecureContext(credentials);
+    this.#trustDomain = trustDomainOfChain(credentials.chain);
   }
 
   get credentials(): MeshCredentials {
@@ -45,7 +50,9 @@ export class MtlsH2Transport implements Transport {
   setCredentials(credentials: MeshCredentials): void {
     const context = meshSecureContext(credentials);
     const options = secureContextOptions(credentials);
+    const trustDomain = trustDomainOfChain(credentials.chain);
     this.#credentials = credentials;
+    this.#trustDomain = trustDomain;
     this.#clientContext = context;
     for (const server of this.#servers) server.setSecureContext(options);
   }
@@ -61,8 +68,13 @@ export class MtlsH2Transport implements Transport {
       let peerId: string | undefined;
       // Node's hostname check must not decide: mesh certificates name workloads, not hosts.
       const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
-        const id = cert.raw ? spiffeIdOf(new X509Certificate(cert.raw)) : undefined;
-        if (!id) return new Error(`the server certificate at ${target.key} carries no SPIFFE ID`);
+        if (!cert.raw) return new Error(`the server at ${target.key} presented no certificate`);
+        let id: string;
+        try {
+          id = svidIdentity(cert.raw, this.#trustDomain).spiffeId;
+        } catch (err) {
+          return new Error(`the server certificate at ${target.key} is refused: ${(err as Error).message}`);
+        }
         if (target.expectedIdentity !== undefined && id !== target.expectedIdentity) {
           return new Error(
             `the server at ${target.key} presented ${id} but ${target.expectedIdentity} was expected`,
@@ -119,7 +131,7 @@ export class MtlsH2Transport implements Transport {
       allowHTTP1: false,
       handshakeTimeout: limits.handshakeTimeoutMs,
     });
-    core.attach(secure, tlsPeer);
+    core.attach(secure, (session) => this.#tlsPeer(session));
     this.#servers.add(secure);
     if ((options.mode ?? "strict") === "strict") {
       const server = await listenOn(secure, core, options);
@@ -156,6 +168,24 @@ export class MtlsH2Transport implements Transport {
     });
   }
 
+  /**
+   * Who is on the other end of a new session. OpenSSL has verified the chain; a leaf that
+   * breaks the SVID rules ends the session here, before its first stream is read (the
+   * 'session' event runs in the same tick as the handshake's end).
+   */
+  #tlsPeer(session: ServerHttp2Session): PeerInfo {
+    const socket = session.socket as TLSSocket;
+    const raw = socket.getPeerCertificate?.().raw;
+    let identity: PeerIdentity | undefined;
+    try {
+      if (!raw) throw new Error("the client presented no certificate");
+      identity = svidIdentity(raw, this.#trustDomain);
+    } catch {
+      session.destroy();
+    }
+    return { identity, secure: true, remoteAddress: socket.remoteAddress };
+  }
+
   #tracked(secure: { setSecureContext(options: object): void }, server: MeshServer): MeshServer {
     return {
       address: server.address,
@@ -169,11 +199,4 @@ export class MtlsH2Transport implements Transport {
       },
     };
   }
-}
-
-function tlsPeer(session: ServerHttp2Session): PeerInfo {
-  const socket = session.socket as TLSSocket;
-  const cert = socket.getPeerX509Certificate?.();
-  const id = cert ? spiffeIdOf(cert) : undefined;
-  return { identity: id ? parseSpiffeId(id) : undefined, secure: true, remoteAddress: socket.remoteAddress };
 }

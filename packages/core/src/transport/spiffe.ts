@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import type { PeerIdentity } from "../call/call.ts";
+import { identityOfDer, PeerCertificateError, spiffeIdFromCertificate } from "../identity/svid.ts";
 
 const SPIFFE_PREFIX = "spiffe://";
 
@@ -66,4 +67,37 @@ function unquote(value: string): string {
     }
   }
   return value;
+}
+
+/**
+ * The workload identity of a peer's leaf certificate (DER, as TLS hands it over) after the
+ * X.509-SVID rules the TLS stack does not check: not a CA, no certificate or CRL signing, exactly
+ * one URI SAN holding a valid Weft SPIFFE ID, in `trustDomain`. OpenSSL has already checked
+ * the chain to the trust anchors and the validity window. Throws PeerCertificateError.
+ */
+export function svidIdentity(raw: Uint8Array, trustDomain: string): PeerIdentity {
+  const identity = identityOfDer(raw);
+  if (identity.trustDomain !== trustDomain) {
+    throw new PeerCertificateError(
+      "wrong-trust-domain",
+      `peer ${identity.spiffeId} is in trust domain ${identity.trustDomain}, not ${trustDomain}`,
+    );
+  }
+  return identity;
+}
+
+/** The trust domain of a workload's own certificate (the first of `chain`), which its peers must share. */
+export function trustDomainOfChain(chain: string): string {
+  const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chain)?.[0];
+  if (!leaf) throw new Error("mesh credentials: the certificate chain holds no PEM certificate");
+  try {
+    return spiffeIdFromCertificate(leaf).trustDomain;
+  } catch (err) {
+    throw new Error(
+      `mesh credentials: the workload's own certificate is no X.509-SVID: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
