@@ -8,6 +8,14 @@ export {
   grpcResponseToConnectUnary,
 } from "./connect-unary.ts";
 export {
+  DescriptorError,
+  type ReflectionAsk,
+  type ReflectionQuery,
+  registryFromDescriptorSet,
+  registryFromFiles,
+  registryFromReflection,
+} from "./descriptors/index.ts";
+export {
   decodeFrames,
   encodeFrame,
   encodeFrames,

@@ -2,9 +2,23 @@ import http, { type IncomingMessage } from "node:http";
 import http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { Place } from "@weft/core";
+import { defaultServerLimits, errorResponse } from "@weft/core/transport";
 import type { Stats } from "../admin/stats.ts";
-import { MAX_HEADER_COUNT, strictHttp1Options } from "./limits.ts";
-import { createProxyHandler, InFlight, type Resolve } from "./proxy.ts";
+import {
+  type Admission,
+  http1ServerOptions,
+  http2FrontOptions,
+  MAX_HEADER_COUNT,
+  resolveSidecarLimits,
+  type SidecarLimits,
+} from "./limits.ts";
+import {
+  createProxyHandler,
+  type FrontRequest,
+  type FrontResponse,
+  InFlight,
+  type Resolve,
+} from "./proxy.ts";
 import { openStream, type UpstreamPool } from "./upstream.ts";
 
 export interface FrontOptions {
@@ -12,6 +26,17 @@ export interface FrontOptions {
   readonly pool: UpstreamPool;
   readonly resolve: Resolve;
   readonly stats: Stats;
+  /** Serves requests itself instead of proxying them to `resolve`'s upstream (the conversion port). */
+  readonly handler?: (inFlight: InFlight) => (req: FrontRequest, res: FrontResponse) => void;
+  /** Timeouts and buffer sizes; see limits.ts for the defaults. */
+  readonly limits?: Partial<SidecarLimits>;
+  /** Sheds requests while the process is overloaded; defaults to the one core's servers share. */
+  readonly admission?: Admission;
+  /** CONNECT requests, HTTP/1.1 (the socket is the handler's) and HTTP/2; without, Node refuses them. */
+  readonly connect?: {
+    http1(req: IncomingMessage, socket: Socket, head: Buffer): void;
+    http2(req: FrontRequest, res: FrontResponse): void;
+  };
 }
 
 /**
@@ -26,15 +51,34 @@ export class HttpFront {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #tunnels = new Set<Socket>();
   readonly #options: FrontOptions;
+  readonly #limits: SidecarLimits;
   #draining = false;
 
   constructor(options: FrontOptions) {
     this.#options = options;
-    const handler = createProxyHandler(options, this.inFlight);
-    this.#h1 = http.createServer(strictHttp1Options, (req, res) => {
+    this.#limits = resolveSidecarLimits(options.limits);
+    const proxy = options.handler?.(this.inFlight) ?? createProxyHandler(options, this.inFlight);
+    const admission = options.admission ?? defaultServerLimits.admission;
+    const handler = (req: FrontRequest, res: FrontResponse) => {
+      if (admission.shedding) {
+        shed(req, res, admission, options);
+        return;
+      }
+      const h2 = (res as http2.Http2ServerResponse).stream;
+      // A stream nghttp2 resets for a protocol error (a content-length its DATA frames broke)
+      // closes without Node's compat request emitting "aborted": say it, before the upstream
+      // request fails and the handler tries to answer on the dead stream (which throws).
+      if (h2) h2.once("close", () => h2.rstCode !== http2.constants.NGHTTP2_NO_ERROR && req.emit("aborted"));
+      proxy(req, res);
+    };
+    this.#h1 = http.createServer(http1ServerOptions(this.#limits), (req, res) => {
       if (this.#draining) res.shouldKeepAlive = false;
       handler(req, res);
     });
+    // Node runs its headers and request timeouts from a timer it starts on "listening"; this
+    // server is never bound (sockets are handed to it), so without this a slowloris head that
+    // never ends would hold its connection forever.
+    this.#h1.emit("listening");
     // Node drops header fields past maxHeadersCount without a word; one over the limit lets the
     // handler see that there were too many and answer 431.
     this.#h1.maxHeadersCount = MAX_HEADER_COUNT + 1;
@@ -54,15 +98,21 @@ export class HttpFront {
     this.#h1.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#tunnel(req, socket, head),
     );
-    this.#h2 = http2.createServer(
-      { maxHeaderListPairs: MAX_HEADER_COUNT + 4, maxSessionMemory: 64 },
-      handler,
-    );
+    if (options.connect) this.#h1.on("connect", options.connect.http1);
+    this.#h2 = http2.createServer(http2FrontOptions(), handler);
+    if (options.connect) this.#h2.on("connect", options.connect.http2);
     this.#h2.on("session", (s) => {
       this.#sessions.add(s);
+      s.on("error", () => s.destroy());
+      s.setTimeout(this.#limits.h2IdleTimeoutMs, () => s.close());
       s.once("close", () => this.#sessions.delete(s));
       if (this.#draining) s.close();
     });
+  }
+
+  /** The limits in force (a CONNECT or upgrade tunnel takes its TCP idle timeout from here). */
+  get limits(): SidecarLimits {
+    return this.#limits;
   }
 
   /** Serves a socket whose first bytes (already put back) are HTTP/1 or the HTTP/2 preface. */
@@ -96,6 +146,8 @@ export class HttpFront {
     this.#h1.closeAllConnections();
     for (const s of this.#sessions) s.destroy();
     for (const t of this.#tunnels) t.destroy();
+    // Stops the timeout timer "listening" started (the server itself was never bound).
+    this.#h1.close();
   }
 
   #tunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -112,6 +164,7 @@ export class HttpFront {
     stats.inc("weft_sidecar_upgrades_total", { place });
     this.#tunnels.add(socket);
     socket.once("close", () => this.#tunnels.delete(socket));
+    socket.setTimeout(this.#limits.tcpIdleTimeoutMs, () => socket.destroy());
     socket.on("error", () => socket.destroy());
     const lines = [`${req.method} ${req.url} HTTP/1.1`];
     for (let i = 0; i < req.rawHeaders.length; i += 2)
@@ -143,4 +196,16 @@ export class HttpFront {
       },
     );
   }
+}
+
+/** A request refused while the process is overloaded: 503 in the caller's protocol, with weft-error. */
+function shed(req: FrontRequest, res: FrontResponse, admission: Admission, o: FrontOptions): void {
+  admission.shedRequests++;
+  o.stats.inc("weft_sidecar_refused_total", { place: o.place, reason: "overload" });
+  const r = errorResponse(String(req.headers["content-type"] ?? ""), admission.overloadError(o.place));
+  const out = res as http.ServerResponse;
+  out.writeHead(r.status, r.headers);
+  if (r.body) out.end(r.body);
+  else out.end();
+  req.resume();
 }

@@ -9,9 +9,11 @@ import {
   type PeerInfo,
   relayTcp,
   relayUdp,
+  type ServerLimits,
   type Transport,
 } from "@weft/core/transport";
 import type { Stats } from "../admin/stats.ts";
+import type { ProtocolConverter } from "../convert/protocol-converter.ts";
 import { forwardableHeaders, forwardableTrailers } from "../http/headers.ts";
 import type { InFlight } from "../http/proxy.ts";
 import type { DirectUpstream, UpstreamPool, UpstreamResponse } from "../http/upstream.ts";
@@ -35,6 +37,10 @@ export interface InboundMeshOptions {
   readonly pool: UpstreamPool;
   readonly stats: Stats;
   readonly inFlight: InFlight;
+  /** Connection cap, idle timeouts, HTTP/2 limits and admission; core's defaults otherwise. */
+  readonly limits?: Partial<ServerLimits>;
+  /** Converts REST/JSON, gRPC-Web and Connect to gRPC for the app, when configured. */
+  readonly convert?: ProtocolConverter;
 }
 
 /**
@@ -47,7 +53,7 @@ export interface InboundMeshOptions {
  */
 export function listenInbound(o: InboundMeshOptions): Promise<MeshServer> {
   return o.transport.listen(
-    { host: o.host, port: o.port, mode: o.mode },
+    { host: o.host, port: o.port, mode: o.mode, limits: { place: "sidecar-inbound", ...o.limits } },
     {
       request: (stream, headers, peer) => serve(o, stream, headers, peer),
       tunnel: (tunnel) => relay(o, tunnel),
@@ -67,6 +73,7 @@ function serve(
     place: "sidecar-inbound",
     protocol: peer.secure ? "mtls" : "h2c",
   });
+  if (o.convert?.serveStream(stream, headers, peer.identity)) return;
   const out = forwardableHeaders(headers);
   delete out[PEER_IDENTITY_HEADER];
   if (peer.identity) out[PEER_IDENTITY_HEADER] = peer.identity.spiffeId;

@@ -13,7 +13,6 @@ import {
 } from "@weft/core";
 import {
   grpcStatus,
-  type RequestBody,
   requestForCall,
   type TransportClient,
   type TransportResponse,

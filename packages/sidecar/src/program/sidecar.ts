@@ -4,21 +4,29 @@ import { pathToFileURL } from "node:url";
 import { DataPlane } from "@weft/core";
 import { MtlsMode } from "@weft/core/model";
 import {
+  Admission,
+  defaultServerLimits,
   H2cTransport,
   type MeshCredentials,
   type MeshServer,
   MtlsH2Transport,
+  OverloadMonitor,
   type Transport,
   TransportClient,
 } from "@weft/core/transport";
 import { AdminServer } from "../admin/admin-server.ts";
 import { Stats } from "../admin/stats.ts";
+import { BridgeRoutes } from "../bridge/bridge-routes.ts";
+import { ConnectTunnels } from "../bridge/connect-tunnel.ts";
+import { HttpBridge } from "../bridge/http-bridge.ts";
+import type { ConversionOptions } from "../convert/conversion-options.ts";
 import { HttpFront } from "../http/front.ts";
 import type { FrontRequest } from "../http/proxy.ts";
-import { InFlight } from "../http/proxy.ts";
-import type { DirectUpstream, Upstream } from "../http/upstream.ts";
+import { createProxyHandler, InFlight } from "../http/proxy.ts";
+import type { DirectUpstream, MeshUpstream, Upstream } from "../http/upstream.ts";
 import { openStream, UpstreamPool } from "../http/upstream.ts";
 import { listenInbound } from "../listeners/inbound-mesh.ts";
+import type { LimitSettings } from "../listeners/limit-flags.ts";
 import { Listener } from "../listeners/listener.ts";
 import { MeshWire, wireSend } from "../mesh/mesh-wire.ts";
 import type { Snapshot } from "../snapshot/snapshot-cache.ts";
@@ -57,6 +65,10 @@ export interface SidecarOptions {
    * for local set-ups and plaintext migration only.
    */
   readonly credentials?: MeshCredentials;
+  /** REST/JSON, gRPC-Web and Connect to gRPC for a gRPC app (inbound, and on `conversion.listen`). */
+  readonly conversion?: ConversionOptions;
+  /** Connection caps, timeouts and overload shedding; the defaults of http/limits.ts otherwise. */
+  readonly limits?: LimitSettings;
 }
 
 const ORIGINAL = Symbol("weft.originalDestination");
@@ -70,6 +82,10 @@ export class Sidecar {
   readonly #transport: Transport;
   /** Outbound: HTTP/1.1 and h2c to destinations outside the mesh, and the mesh wire. */
   readonly #pool: UpstreamPool;
+  /** HTTP to framed TCP ports of mesh services (Port.http_bridge), on the outbound fronts. */
+  readonly #bridge: HttpBridge;
+  /** HTTP/1.1 and HTTP/2 CONNECT from the app to TCP ports of mesh services, over HBONE. */
+  readonly #connect: ConnectTunnels;
   /** Inbound: to the local app. */
   readonly #appPool = new UpstreamPool();
   readonly #inboundInFlight = new InFlight();
@@ -81,10 +97,19 @@ export class Sidecar {
   readonly #listeners: Listener[] = [];
   readonly #udp: UdpListener[] = [];
   readonly #tunnels = new Set<Socket>();
+  /** One connection count and overload state for every listener but admin (kept reachable). */
+  readonly #admission: Admission;
   #stopping: Promise<void> | undefined;
 
   constructor(options: SidecarOptions) {
     this.#options = options;
+    const l = options.limits?.admission;
+    this.#admission = l
+      ? new Admission({
+          maxConnections: l.maxConnections,
+          overload: new OverloadMonitor({ shedAt: l.shedAt, recoverBelow: l.shedAt - 0.05 }),
+        })
+      : defaultServerLimits.admission;
     this.#resolver = new OutboundResolver(options.snapshot.config, options.namespace);
     this.#transport = options.credentials ? new MtlsH2Transport(options.credentials) : new H2cTransport();
     const client = new TransportClient({ transport: this.#transport, place: "sidecar-outbound" });
@@ -93,13 +118,13 @@ export class Sidecar {
       service: options.service,
       namespace: options.namespace,
       send: wireSend(client),
-      // PluginRef modules: package names, or paths (relative ones from the working directory).
-      loadPlugin: (module) =>
-        import(
-          module.startsWith(".") || module.startsWith("/") ? pathToFileURL(resolve(module)).href : module
-        ),
+      loadPlugin: loadModule,
     });
     this.#pool = new UpstreamPool(new MeshWire(this.plane, client));
+    const tunnel = (u: MeshUpstream, authority: string, signal: AbortSignal) =>
+      (this.#pool.wire as MeshWire).tunnel(u, authority, signal);
+    this.#bridge = new HttpBridge(tunnel, this.stats);
+    this.#connect = new ConnectTunnels(tunnel, () => this.#resolver, this.stats);
     this.admin = new AdminServer({
       snapshot: options.snapshot,
       source: options.snapshotSource,
@@ -131,7 +156,9 @@ export class Sidecar {
    * throws, keeping the version in force, when it cannot be applied: that is the NACK reason.
    */
   async applySnapshot(snapshot: Snapshot, source: string): Promise<void> {
+    const bridges = await BridgeRoutes.fromConfig(snapshot.config, this.#options.namespace, loadModule);
     await this.plane.applyConfig(snapshot.config, snapshot.version);
+    this.#bridge.routes = bridges;
     this.#resolver = new OutboundResolver(snapshot.config, this.#options.namespace);
     this.admin.state.snapshot = snapshot;
     this.admin.state.source = source;
@@ -140,6 +167,7 @@ export class Sidecar {
   async start(): Promise<void> {
     const o = this.#options;
     noDelayOnAcceptedSockets();
+    this.#bridge.routes = await BridgeRoutes.fromConfig(o.snapshot.config, o.namespace, loadModule);
     await this.plane.applyConfig(o.snapshot.config, o.snapshot.version);
     const app: DirectUpstream = { address: o.app.address, port: o.app.port, protocol: o.app.protocol };
     const self = { name: o.service, namespace: o.namespace };
@@ -148,6 +176,13 @@ export class Sidecar {
       (x) => x.name === o.service && (x.namespace || "default") === o.namespace,
     );
     const mtls = service?.mtlsMode || o.snapshot.config.mesh?.defaults?.mtlsMode;
+    const c = o.conversion;
+    // Imported only when configured: a sidecar without conversion never evaluates the converters.
+    const conv = c && (await import("../convert/index.ts"));
+    const convert =
+      c &&
+      conv &&
+      new conv.ProtocolConverter({ ...c, plane: this.plane, app, pool: this.#appPool, stats: this.stats });
     this.#inbound = await listenInbound({
       transport: this.#transport,
       host: o.inbound.host,
@@ -160,8 +195,15 @@ export class Sidecar {
       pool: this.#appPool,
       stats: this.stats,
       inFlight: this.#inboundInFlight,
+      convert,
+      limits: { ...o.limits?.inbound, admission: this.#admission },
     });
     this.ports.inbound = this.#inbound.port;
+    if (convert && conv && c.listen) {
+      const front = conv.conversionFront(convert, this.#appPool, this.stats);
+      this.#fronts.push(front);
+      await this.#listen("convert", "sidecar-inbound", c.listen, front);
+    }
     const outboundFront = this.#front("sidecar-outbound", (req) => this.#resolveOutbound(req, undefined));
     await this.#listen("outbound", "sidecar-outbound", o.outbound, outboundFront, (s, p) =>
       this.#stream(s, p),
@@ -214,6 +256,7 @@ export class Sidecar {
         this.#inboundInFlight.idle(),
       ]);
       for (const t of this.#tunnels) t.destroy();
+      this.#connect.close();
       this.#pool.close();
       this.#appPool.close();
       this.plane.close();
@@ -223,7 +266,17 @@ export class Sidecar {
   }
 
   #front(place: "sidecar-inbound" | "sidecar-outbound", resolve: (req: FrontRequest) => Upstream): HttpFront {
-    const front = new HttpFront({ place, pool: this.#pool, resolve, stats: this.stats });
+    const proxy = { place, pool: this.#pool, resolve, stats: this.stats };
+    const handler = (inFlight: InFlight) =>
+      this.#bridge.handler(createProxyHandler(proxy, inFlight), inFlight);
+    const outbound = place === "sidecar-outbound";
+    const front = new HttpFront({
+      ...proxy,
+      handler: outbound ? handler : undefined,
+      connect: outbound ? this.#connect : undefined,
+      limits: this.#options.limits?.listeners,
+      admission: this.#admission,
+    });
     this.#fronts.push(front);
     return front;
   }
@@ -244,6 +297,8 @@ export class Sidecar {
       sniffMs: this.#options.sniffMs,
       stats: this.stats,
       streams,
+      limits: this.#options.limits?.listeners,
+      admission: this.#admission,
     });
     this.ports[name] = await listener.listen();
     this.#listeners.push(listener);
@@ -325,4 +380,11 @@ export class Sidecar {
       },
     );
   }
+}
+
+/** PluginRef modules (plugins, bridge codecs): package names, or paths (relative ones from the working directory). */
+function loadModule(module: string): Promise<Record<string, unknown>> {
+  return import(
+    module.startsWith(".") || module.startsWith("/") ? pathToFileURL(resolve(module)).href : module
+  );
 }

@@ -6,6 +6,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import type { Message } from "@bufbuild/protobuf";
 import type { MtlsMode } from "./mesh_pb.js";
 import type { PluginRef } from "./plugin_pb.js";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { CircuitBreaker, FaultInjection, HealthCheck, HedgingPolicy, LoadBalancer, OutlierDetection, RateLimit, RetryPolicy, TimeoutPolicy } from "./policy_pb.js";
 
 /**
@@ -101,6 +102,14 @@ export declare type Port = Message<"weft.v1.Port"> & {
    * @generated from field: weft.v1.Protocol protocol = 3;
    */
   protocol: Protocol;
+
+  /**
+   * Lets callers reach this TCP port with HTTP through their sidecar: each request body is
+   * written as one frame, and one frame read back is the response.
+   *
+   * @generated from field: weft.v1.FrameBridge http_bridge = 4;
+   */
+  httpBridge?: FrameBridge | undefined;
 };
 
 /**
@@ -108,6 +117,52 @@ export declare type Port = Message<"weft.v1.Port"> & {
  * Use `create(PortSchema)` to create a new message.
  */
 export declare const PortSchema: GenMessage<Port>;
+
+/**
+ * FrameBridge puts an HTTP endpoint in front of a TCP port that speaks framed messages.
+ *
+ * @generated from message weft.v1.FrameBridge
+ */
+export declare type FrameBridge = Message<"weft.v1.FrameBridge"> & {
+  /**
+   * @generated from oneof weft.v1.FrameBridge.codec
+   */
+  codec: {
+    /**
+     * @generated from field: weft.v1.Framing framing = 1;
+     */
+    value: Framing;
+    case: "framing";
+  } | {
+    /**
+     * A module whose export is a FrameCodec, or a function of the options that returns one.
+     *
+     * @generated from field: weft.v1.PluginRef plugin = 2;
+     */
+    value: PluginRef;
+    case: "plugin";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Largest request or response frame, framing excluded; 1 MiB when unset.
+   *
+   * @generated from field: uint32 max_frame_bytes = 3;
+   */
+  maxFrameBytes: number;
+
+  /**
+   * How long to wait for the response frame; 10 s when unset.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 4;
+   */
+  timeout?: Duration | undefined;
+};
+
+/**
+ * Describes the message weft.v1.FrameBridge.
+ * Use `create(FrameBridgeSchema)` to create a new message.
+ */
+export declare const FrameBridgeSchema: GenMessage<FrameBridge>;
 
 /**
  * ServicePolicies are the resilience and traffic policies of calls to a service.
@@ -197,6 +252,44 @@ export enum Mode {
  * Describes the enum weft.v1.Mode.
  */
 export declare const ModeSchema: GenEnum<Mode>;
+
+/**
+ * Framing is how messages are delimited on a byte stream.
+ *
+ * @generated from enum weft.v1.Framing
+ */
+export enum Framing {
+  /**
+   * @generated from enum value: FRAMING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Lines ending in "\n" ("\r\n" read as well).
+   *
+   * @generated from enum value: FRAMING_NEWLINE = 1;
+   */
+  NEWLINE = 1,
+
+  /**
+   * Lines ending in "\r\n" (Redis inline, memcached text, SMTP-style protocols).
+   *
+   * @generated from enum value: FRAMING_CRLF = 2;
+   */
+  CRLF = 2,
+
+  /**
+   * A 4-byte big-endian length before each frame.
+   *
+   * @generated from enum value: FRAMING_LENGTH_PREFIXED = 3;
+   */
+  LENGTH_PREFIXED = 3,
+}
+
+/**
+ * Describes the enum weft.v1.Framing.
+ */
+export declare const FramingSchema: GenEnum<Framing>;
 
 /**
  * Protocol spoken on a port.

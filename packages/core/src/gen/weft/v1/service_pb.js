@@ -4,6 +4,7 @@
 
 import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
 import { file_weft_v1_mesh } from "./mesh_pb.js";
 import { file_weft_v1_plugin } from "./plugin_pb.js";
 import { file_weft_v1_policy } from "./policy_pb.js";
@@ -12,7 +13,7 @@ import { file_weft_v1_policy } from "./policy_pb.js";
  * Describes the file weft/v1/service.proto.
  */
 export const file_weft_v1_service = /*@__PURE__*/
-  fileDesc("ChV3ZWZ0L3YxL3NlcnZpY2UucHJvdG8SB3dlZnQudjEi9wMKB1NlcnZpY2USNgoEbmFtZRgBIAEoCUIoukglciMyIV5bYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/JBI+CgluYW1lc3BhY2UYAiABKAlCK7pIKHImMiReKFthLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8pPyQSGwoEbW9kZRgDIAEoDjINLndlZnQudjEuTW9kZRIcCgVwb3J0cxgEIAMoCzINLndlZnQudjEuUG9ydBIXCg9zZXJ2aWNlX2FjY291bnQYBSABKAkSJAoJbXRsc19tb2RlGAYgASgOMhEud2VmdC52MS5NdGxzTW9kZRIqCghwb2xpY2llcxgHIAEoCzIYLndlZnQudjEuU2VydmljZVBvbGljaWVzEiMKB3BsdWdpbnMYCCADKAsyEi53ZWZ0LnYxLlBsdWdpblJlZhIUCgxycGNfc2VydmljZXMYCSADKAk6kgG6SI4BGosBChRzZXJ2aWNlLnBvcnRzLnVuaXF1ZRIscG9ydCBudW1iZXJzIG11c3QgYmUgdW5pcXVlIHdpdGhpbiBhIHNlcnZpY2UaRXRoaXMucG9ydHMuYWxsKHAsIHRoaXMucG9ydHMuZmlsdGVyKHEsIHEucG9ydCA9PSBwLnBvcnQpLnNpemUoKSA9PSAxKSJgCgRQb3J0EgwKBG5hbWUYASABKAkSGQoEcG9ydBgCIAEoDUILukgIKgYY//8DKAESLwoIcHJvdG9jb2wYAyABKA4yES53ZWZ0LnYxLlByb3RvY29sQgq6SAeCAQQQASAAIpoDCg9TZXJ2aWNlUG9saWNpZXMSJwoHdGltZW91dBgBIAEoCzIWLndlZnQudjEuVGltZW91dFBvbGljeRIjCgVyZXRyeRgCIAEoCzIULndlZnQudjEuUmV0cnlQb2xpY3kSJwoHaGVkZ2luZxgDIAEoCzIWLndlZnQudjEuSGVkZ2luZ1BvbGljeRIsCg1sb2FkX2JhbGFuY2VyGAQgASgLMhUud2VmdC52MS5Mb2FkQmFsYW5jZXISNAoRb3V0bGllcl9kZXRlY3Rpb24YBSABKAsyGS53ZWZ0LnYxLk91dGxpZXJEZXRlY3Rpb24SMAoPY2lyY3VpdF9icmVha2VyGAYgASgLMhcud2VmdC52MS5DaXJjdWl0QnJlYWtlchIqCgxoZWFsdGhfY2hlY2sYByABKAsyFC53ZWZ0LnYxLkhlYWx0aENoZWNrEiYKCnJhdGVfbGltaXQYCCABKAsyEi53ZWZ0LnYxLlJhdGVMaW1pdBImCgVmYXVsdBgJIAEoCzIXLndlZnQudjEuRmF1bHRJbmplY3Rpb24qQgoETW9kZRIUChBNT0RFX1VOU1BFQ0lGSUVEEAASEgoOTU9ERV9JTlBST0NFU1MQARIQCgxNT0RFX1NJREVDQVIQAiqZAQoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABISCg5QUk9UT0NPTF9IVFRQMRABEhIKDlBST1RPQ09MX0hUVFAyEAISEQoNUFJPVE9DT0xfR1JQQxADEhQKEFBST1RPQ09MX0NPTk5FQ1QQBBIQCgxQUk9UT0NPTF9UQ1AQBRIQCgxQUk9UT0NPTF9VRFAQBmIGcHJvdG8z", [file_buf_validate_validate, file_weft_v1_mesh, file_weft_v1_plugin, file_weft_v1_policy]);
+  fileDesc("ChV3ZWZ0L3YxL3NlcnZpY2UucHJvdG8SB3dlZnQudjEi9wMKB1NlcnZpY2USNgoEbmFtZRgBIAEoCUIoukglciMyIV5bYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/JBI+CgluYW1lc3BhY2UYAiABKAlCK7pIKHImMiReKFthLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8pPyQSGwoEbW9kZRgDIAEoDjINLndlZnQudjEuTW9kZRIcCgVwb3J0cxgEIAMoCzINLndlZnQudjEuUG9ydBIXCg9zZXJ2aWNlX2FjY291bnQYBSABKAkSJAoJbXRsc19tb2RlGAYgASgOMhEud2VmdC52MS5NdGxzTW9kZRIqCghwb2xpY2llcxgHIAEoCzIYLndlZnQudjEuU2VydmljZVBvbGljaWVzEiMKB3BsdWdpbnMYCCADKAsyEi53ZWZ0LnYxLlBsdWdpblJlZhIUCgxycGNfc2VydmljZXMYCSADKAk6kgG6SI4BGosBChRzZXJ2aWNlLnBvcnRzLnVuaXF1ZRIscG9ydCBudW1iZXJzIG11c3QgYmUgdW5pcXVlIHdpdGhpbiBhIHNlcnZpY2UaRXRoaXMucG9ydHMuYWxsKHAsIHRoaXMucG9ydHMuZmlsdGVyKHEsIHEucG9ydCA9PSBwLnBvcnQpLnNpemUoKSA9PSAxKSKCAgoEUG9ydBIMCgRuYW1lGAEgASgJEhkKBHBvcnQYAiABKA1CC7pICCoGGP//AygBEi8KCHByb3RvY29sGAMgASgOMhEud2VmdC52MS5Qcm90b2NvbEIKukgHggEEEAEgABIpCgtodHRwX2JyaWRnZRgEIAEoCzIULndlZnQudjEuRnJhbWVCcmlkZ2U6dbpIchpwChRwb3J0Lmh0dHBfYnJpZGdlLnRjcBIqaHR0cF9icmlkZ2UgaXMgb25seSBmb3IgUFJPVE9DT0xfVENQIHBvcnRzGiwhaGFzKHRoaXMuaHR0cF9icmlkZ2UpIHx8IHRoaXMucHJvdG9jb2wgPT0gNSLDAQoLRnJhbWVCcmlkZ2USLwoHZnJhbWluZxgBIAEoDjIQLndlZnQudjEuRnJhbWluZ0IKukgHggEEEAEgAEgAEiQKBnBsdWdpbhgCIAEoCzISLndlZnQudjEuUGx1Z2luUmVmSAASFwoPbWF4X2ZyYW1lX2J5dGVzGAMgASgNEjQKB3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAioAQg4KBWNvZGVjEgW6SAIIASKaAwoPU2VydmljZVBvbGljaWVzEicKB3RpbWVvdXQYASABKAsyFi53ZWZ0LnYxLlRpbWVvdXRQb2xpY3kSIwoFcmV0cnkYAiABKAsyFC53ZWZ0LnYxLlJldHJ5UG9saWN5EicKB2hlZGdpbmcYAyABKAsyFi53ZWZ0LnYxLkhlZGdpbmdQb2xpY3kSLAoNbG9hZF9iYWxhbmNlchgEIAEoCzIVLndlZnQudjEuTG9hZEJhbGFuY2VyEjQKEW91dGxpZXJfZGV0ZWN0aW9uGAUgASgLMhkud2VmdC52MS5PdXRsaWVyRGV0ZWN0aW9uEjAKD2NpcmN1aXRfYnJlYWtlchgGIAEoCzIXLndlZnQudjEuQ2lyY3VpdEJyZWFrZXISKgoMaGVhbHRoX2NoZWNrGAcgASgLMhQud2VmdC52MS5IZWFsdGhDaGVjaxImCgpyYXRlX2xpbWl0GAggASgLMhIud2VmdC52MS5SYXRlTGltaXQSJgoFZmF1bHQYCSABKAsyFy53ZWZ0LnYxLkZhdWx0SW5qZWN0aW9uKkIKBE1vZGUSFAoQTU9ERV9VTlNQRUNJRklFRBAAEhIKDk1PREVfSU5QUk9DRVNTEAESEAoMTU9ERV9TSURFQ0FSEAIqZgoHRnJhbWluZxIXChNGUkFNSU5HX1VOU1BFQ0lGSUVEEAASEwoPRlJBTUlOR19ORVdMSU5FEAESEAoMRlJBTUlOR19DUkxGEAISGwoXRlJBTUlOR19MRU5HVEhfUFJFRklYRUQQAyqZAQoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABISCg5QUk9UT0NPTF9IVFRQMRABEhIKDlBST1RPQ09MX0hUVFAyEAISEQoNUFJPVE9DT0xfR1JQQxADEhQKEFBST1RPQ09MX0NPTk5FQ1QQBBIQCgxQUk9UT0NPTF9UQ1AQBRIQCgxQUk9UT0NPTF9VRFAQBmIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_duration, file_weft_v1_mesh, file_weft_v1_plugin, file_weft_v1_policy]);
 
 /**
  * Describes the message weft.v1.Service.
@@ -29,11 +30,18 @@ export const PortSchema = /*@__PURE__*/
   messageDesc(file_weft_v1_service, 1);
 
 /**
+ * Describes the message weft.v1.FrameBridge.
+ * Use `create(FrameBridgeSchema)` to create a new message.
+ */
+export const FrameBridgeSchema = /*@__PURE__*/
+  messageDesc(file_weft_v1_service, 2);
+
+/**
  * Describes the message weft.v1.ServicePolicies.
  * Use `create(ServicePoliciesSchema)` to create a new message.
  */
 export const ServicePoliciesSchema = /*@__PURE__*/
-  messageDesc(file_weft_v1_service, 2);
+  messageDesc(file_weft_v1_service, 3);
 
 /**
  * Describes the enum weft.v1.Mode.
@@ -50,10 +58,24 @@ export const Mode = /*@__PURE__*/
   tsEnum(ModeSchema);
 
 /**
+ * Describes the enum weft.v1.Framing.
+ */
+export const FramingSchema = /*@__PURE__*/
+  enumDesc(file_weft_v1_service, 1);
+
+/**
+ * Framing is how messages are delimited on a byte stream.
+ *
+ * @generated from enum weft.v1.Framing
+ */
+export const Framing = /*@__PURE__*/
+  tsEnum(FramingSchema);
+
+/**
  * Describes the enum weft.v1.Protocol.
  */
 export const ProtocolSchema = /*@__PURE__*/
-  enumDesc(file_weft_v1_service, 1);
+  enumDesc(file_weft_v1_service, 2);
 
 /**
  * Protocol spoken on a port.

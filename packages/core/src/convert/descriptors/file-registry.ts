@@ -1,0 +1,84 @@
+import { create, createFileRegistry, type FileRegistry } from "@bufbuild/protobuf";
+import {
+  type FileDescriptorProto,
+  FileDescriptorSetSchema,
+  file_google_protobuf_any,
+  file_google_protobuf_api,
+  file_google_protobuf_descriptor,
+  file_google_protobuf_duration,
+  file_google_protobuf_empty,
+  file_google_protobuf_field_mask,
+  file_google_protobuf_source_context,
+  file_google_protobuf_struct,
+  file_google_protobuf_timestamp,
+  file_google_protobuf_type,
+  file_google_protobuf_wrappers,
+} from "@bufbuild/protobuf/wkt";
+import { DescriptorError } from "./descriptor-error.ts";
+import { qualifyTypeNames } from "./qualify-names.ts";
+
+// Sets built with `--exclude-imports` and servers that leave out google/protobuf/* still load:
+// these files are the same everywhere, and @bufbuild/protobuf carries them.
+const WELL_KNOWN = new Map(
+  [
+    file_google_protobuf_any,
+    file_google_protobuf_api,
+    file_google_protobuf_descriptor,
+    file_google_protobuf_duration,
+    file_google_protobuf_empty,
+    file_google_protobuf_field_mask,
+    file_google_protobuf_source_context,
+    file_google_protobuf_struct,
+    file_google_protobuf_timestamp,
+    file_google_protobuf_type,
+    file_google_protobuf_wrappers,
+  ].map((f) => [f.proto.name, f.proto]),
+);
+
+/** True when `name` is a well-known file that loads without being in a set. */
+export function isWellKnownFile(name: string): boolean {
+  return WELL_KNOWN.has(name);
+}
+
+/**
+ * A registry from file descriptors in any order (reflection answers them as asked), each
+ * after its imports. Every missing import is named at once, with the file that imports it.
+ */
+export function registryFromFiles(files: readonly FileDescriptorProto[], origin: string): FileRegistry {
+  const byName = new Map<string, FileDescriptorProto>();
+  for (const [i, f] of files.entries()) {
+    if (!f.name) throw new DescriptorError(origin, `file descriptor #${i + 1} has no name`);
+    byName.set(f.name, f);
+  }
+  qualifyTypeNames([...byName.values()], [...WELL_KNOWN.values()]);
+  const missing: string[] = [];
+  for (const f of byName.values()) {
+    for (const dep of f.dependency) {
+      if (!byName.has(dep) && !WELL_KNOWN.has(dep)) missing.push(`${dep} (imported by ${f.name})`);
+    }
+  }
+  if (missing.length > 0) {
+    throw new DescriptorError(
+      origin,
+      `missing imported file${missing.length === 1 ? "" : "s"} ${missing.join(", ")}; a descriptor set must hold every import (build it without --exclude-imports)`,
+    );
+  }
+  const ordered: FileDescriptorProto[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string, path: readonly string[]) => {
+    const s = state.get(name);
+    if (s === "done") return;
+    if (s === "visiting") throw new DescriptorError(origin, `import cycle ${[...path, name].join(" -> ")}`);
+    state.set(name, "visiting");
+    const f = byName.get(name) ?? (WELL_KNOWN.get(name) as FileDescriptorProto);
+    for (const dep of f.dependency) visit(dep, [...path, name]);
+    state.set(name, "done");
+    ordered.push(f);
+  };
+  for (const name of byName.keys()) visit(name, []);
+  try {
+    return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
+  } catch (e) {
+    throw new DescriptorError(origin, `invalid descriptors: ${(e as Error).message}`, { cause: e });
+  }
+}
