@@ -5,6 +5,7 @@ import { constants } from "node:os";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { MeshConfigSchema } from "@weft/core/model";
 import { loadConfigFiles } from "../config/config-files.ts";
+import { conversionFromConfig } from "../convert/from-config.ts";
 import { limitFlags, limitsFromFlags } from "../listeners/limit-flags.ts";
 import { followControlPlane, workloadCertificate } from "../program/control-plane-link.ts";
 import { Sidecar } from "../program/sidecar.ts";
@@ -138,12 +139,26 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     }
   }
 
+  const appPort = portNumber(values["app-port"], "--app-port");
+  const ownService = snapshot.config.services.find(
+    (s) => s.name === values.service && (s.namespace || "default") === values.namespace,
+  );
+  if (ownService?.conversion?.descriptors.case === "reflection" && appCommand.length > 0)
+    throw new UsageError(
+      `run: service ${values.service} converts protocols with descriptors from reflection, which asks the app at start; with an app command (after --) name a descriptorSet instead`,
+    );
+  const conversion = ownService?.conversion
+    ? await conversionFromConfig(values.service, ownService.conversion, {
+        port: appPort,
+        listenHost: hostPort(values.inbound, "--inbound").host,
+      })
+    : undefined;
   const sidecar = new Sidecar({
     service: values.service,
     namespace: values.namespace,
     snapshot,
     snapshotSource: source,
-    app: { address: "127.0.0.1", port: portNumber(values["app-port"], "--app-port"), protocol: appProtocol },
+    app: { address: "127.0.0.1", port: appPort, protocol: appProtocol },
     outbound: hostPort(values.outbound, "--outbound"),
     inbound: hostPort(values.inbound, "--inbound"),
     admin: hostPort(values.admin, "--admin"),
@@ -154,6 +169,7 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     udp: { host: values["udp-host"], idleMs: millis(values["udp-idle"], "--udp-idle") },
     credentials,
     limits: limitsFromFlags(values),
+    conversion,
   });
   sidecarRef = sidecar;
   if (snapshot.version === "") sidecar.admin.state.snapshot = undefined;

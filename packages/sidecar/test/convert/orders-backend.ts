@@ -15,6 +15,8 @@ import {
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const BUF = join(import.meta.dirname, "../../../../node_modules/.bin/buf");
@@ -23,13 +25,17 @@ const BUF = join(import.meta.dirname, "../../../../node_modules/.bin/buf");
 export async function buildDescriptorSet(): Promise<{ bytes: Uint8Array; registry: FileRegistry }> {
   const dir = await mkdtemp(join(tmpdir(), "weft-convert-"));
   try {
-    const out = join(dir, "orders.binpb");
-    await promisify(execFile)(BUF, ["build", "-o", out], { cwd: FIXTURES });
-    const bytes = new Uint8Array(await readFile(out));
+    const bytes = await readFile(await writeDescriptorSet(join(dir, "orders.binpb")));
     return { bytes, registry: createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes)) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `buf build -o <out>` of the test service: the file a sidecar's config names. */
+export async function writeDescriptorSet(out: string): Promise<string> {
+  await promisify(execFile)(BUF, ["build", "-o", out], { cwd: FIXTURES });
+  return out;
 }
 
 type Fields = Record<string, unknown>;
@@ -38,7 +44,7 @@ type Fields = Record<string, unknown>;
  * The unmodified gRPC backend: @grpc/grpc-js serving convert.v1.OrderService with dynamic
  * messages from the descriptors (no generated code), counting the calls each method gets.
  */
-export async function startOrdersBackend(service: DescService) {
+export async function startOrdersBackend(service: DescService, options: { reflection?: boolean } = {}) {
   const calls = new Map<string, number>();
   const count = (m: string) => calls.set(m, (calls.get(m) ?? 0) + 1);
   const method = (name: string) => service.methods.find((m) => m.name === name) as DescMethod;
@@ -132,6 +138,13 @@ export async function startOrdersBackend(service: DescService) {
       else call.end();
     },
   });
+  if (options.reflection) {
+    // What an unmodified gRPC app often serves: reflection over its .proto files.
+    const pkg = protoLoader.loadSync("convert/v1/orders.proto", {
+      includeDirs: [join(FIXTURES, "proto"), join(FIXTURES, "shipped")],
+    });
+    new ReflectionService(pkg).addToServer(server);
+  }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),

@@ -1,5 +1,6 @@
 import { create, createFileRegistry, type FileRegistry } from "@bufbuild/protobuf";
 import {
+  type DescriptorProto,
   type FileDescriptorProto,
   FileDescriptorSetSchema,
   file_google_protobuf_any,
@@ -50,6 +51,8 @@ export function registryFromFiles(files: readonly FileDescriptorProto[], origin:
     if (!f.name) throw new DescriptorError(origin, `file descriptor #${i + 1} has no name`);
     byName.set(f.name, f);
   }
+  useLocalWellKnownTypes(byName);
+  for (const f of byName.values()) for (const m of f.messageType) fillJsonNames(m);
   qualifyTypeNames([...byName.values()], [...WELL_KNOWN.values()]);
   const missing: string[] = [];
   for (const f of byName.values()) {
@@ -81,4 +84,38 @@ export function registryFromFiles(files: readonly FileDescriptorProto[], origin:
   } catch (e) {
     throw new DescriptorError(origin, `invalid descriptors: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * @grpc/reflection (over proto-loader) answers one synthesized file per package, so every
+ * google.protobuf type arrives in one "google_protobuf.proto", which can even import a file
+ * that imports it back (google.api's annotations extend MethodOptions). Those types are the
+ * same everywhere: such a file is dropped and its importers import the local well-known files.
+ */
+function useLocalWellKnownTypes(byName: Map<string, FileDescriptorProto>): void {
+  const replaced = new Set<string>();
+  for (const [name, f] of byName) {
+    if (f.package === "google.protobuf" && !WELL_KNOWN.has(name)) replaced.add(name);
+  }
+  if (replaced.size === 0) return;
+  for (const name of replaced) byName.delete(name);
+  for (const f of byName.values()) {
+    if (!f.dependency.some((d) => replaced.has(d))) continue;
+    const deps = f.dependency.filter((d) => !replaced.has(d));
+    for (const wk of WELL_KNOWN.keys()) if (!deps.includes(wk)) deps.push(wk);
+    f.dependency = deps;
+  }
+}
+
+/**
+ * protoc always fills json_name and @bufbuild/protobuf takes it as given; protobufjs (behind
+ * grpc-js's reflection) leaves it empty, which would name every field "" in JSON. Fill it
+ * as protoc does: the field name with each "_x" made "X".
+ */
+function fillJsonNames(m: DescriptorProto): void {
+  for (const field of m.field) {
+    if (field.jsonName === "")
+      field.jsonName = field.name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  }
+  for (const nested of m.nestedType) fillJsonNames(nested);
 }

@@ -82,9 +82,10 @@ describe("descriptors from a grpc-js server's reflection service", () => {
 
   it("v1: every listed service, with its imports; the registry makes a working client", async () => {
     const registry = await descriptorsFromReflection({ baseUrl: full });
-    // protobufjs writes one file per package, with no imports: they are inferred from the types used.
+    // protobufjs writes one file per package, with no imports: they are inferred from the types
+    // used, and the google.protobuf one is swapped for the local well-known file it needs.
     expect([...registry.files].map((f) => f.proto.name).sort()).toEqual([
-      "google_protobuf.proto",
+      "google/protobuf/timestamp.proto",
       "shop_v1.proto",
     ]);
     const orders = expectOrdersDescribed(registry);

@@ -74,6 +74,14 @@ export declare type Service = Message<"weft.v1.Service"> & {
    * @generated from field: repeated string rpc_services = 9;
    */
   rpcServices: string[];
+
+  /**
+   * For a gRPC app behind a sidecar: REST/JSON (google.api.http), gRPC-Web and Connect
+   * callers are converted to gRPC, and answered in their own protocol.
+   *
+   * @generated from field: weft.v1.ProtocolConversion conversion = 10;
+   */
+  conversion?: ProtocolConversion | undefined;
 };
 
 /**
@@ -81,6 +89,131 @@ export declare type Service = Message<"weft.v1.Service"> & {
  * Use `create(ServiceSchema)` to create a new message.
  */
 export declare const ServiceSchema: GenMessage<Service>;
+
+/**
+ * ProtocolConversion says where the descriptors of the app's RPC services come from and
+ * which callers are converted. An in-process service converts from its generated code and
+ * needs none of this.
+ *
+ * @generated from message weft.v1.ProtocolConversion
+ */
+export declare type ProtocolConversion = Message<"weft.v1.ProtocolConversion"> & {
+  /**
+   * @generated from oneof weft.v1.ProtocolConversion.descriptors
+   */
+  descriptors: {
+    /**
+     * A binary (or JSON) FileDescriptorSet, e.g. from `buf build -o orders.binpb`; a relative
+     * path is resolved against the working directory of the data plane.
+     *
+     * @generated from field: string descriptor_set = 1;
+     */
+    value: string;
+    case: "descriptorSet";
+  } | {
+    /**
+     * Ask the app's gRPC reflection service (v1, else v1alpha) at start.
+     *
+     * @generated from field: bool reflection = 2;
+     */
+    value: boolean;
+    case: "reflection";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Only these fully qualified services; every described service when empty.
+   *
+   * @generated from field: repeated string services = 3;
+   */
+  services: string[];
+
+  /**
+   * Protocols not converted (REST, gRPC-Web and Connect are all on by default).
+   *
+   * @generated from field: bool disable_rest = 4;
+   */
+  disableRest: boolean;
+
+  /**
+   * @generated from field: bool disable_grpc_web = 5;
+   */
+  disableGrpcWeb: boolean;
+
+  /**
+   * @generated from field: bool disable_connect = 6;
+   */
+  disableConnect: boolean;
+
+  /**
+   * Cross-origin calls from browser pages.
+   *
+   * @generated from field: weft.v1.Cors cors = 7;
+   */
+  cors?: Cors | undefined;
+
+  /**
+   * A plaintext port (HTTP/1.1 and h2c) beside the mesh port where browsers and curl reach
+   * the converter directly; none when 0. Callers there have no mesh identity.
+   *
+   * @generated from field: uint32 port = 8;
+   */
+  port: number;
+
+  /**
+   * Largest REST or Connect unary body accepted; 4 MiB when unset.
+   *
+   * @generated from field: uint32 max_body_bytes = 9;
+   */
+  maxBodyBytes: number;
+};
+
+/**
+ * Describes the message weft.v1.ProtocolConversion.
+ * Use `create(ProtocolConversionSchema)` to create a new message.
+ */
+export declare const ProtocolConversionSchema: GenMessage<ProtocolConversion>;
+
+/**
+ * Cors is which browser origins may call, and what they may send and read.
+ *
+ * @generated from message weft.v1.Cors
+ */
+export declare type Cors = Message<"weft.v1.Cors"> & {
+  /**
+   * Exact origins ("https://shop.example"), or "*" for any.
+   *
+   * @generated from field: repeated string allowed_origins = 1;
+   */
+  allowedOrigins: string[];
+
+  /**
+   * @generated from field: repeated string allowed_headers = 2;
+   */
+  allowedHeaders: string[];
+
+  /**
+   * @generated from field: repeated string exposed_headers = 3;
+   */
+  exposedHeaders: string[];
+
+  /**
+   * How long a browser may cache a preflight answer; 2 h when unset.
+   *
+   * @generated from field: google.protobuf.Duration max_age = 4;
+   */
+  maxAge?: Duration | undefined;
+
+  /**
+   * @generated from field: bool allow_credentials = 5;
+   */
+  allowCredentials: boolean;
+};
+
+/**
+ * Describes the message weft.v1.Cors.
+ * Use `create(CorsSchema)` to create a new message.
+ */
+export declare const CorsSchema: GenMessage<Cors>;
 
 /**
  * Port is one port of a service and the protocol it speaks.
