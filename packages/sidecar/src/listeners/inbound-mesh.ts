@@ -16,7 +16,7 @@ import type { Stats } from "../admin/stats.ts";
 import type { ProtocolConverter } from "../convert/protocol-converter.ts";
 import { forwardableHeaders, forwardableTrailers } from "../http/headers.ts";
 import type { InFlight } from "../http/proxy.ts";
-import type { DirectUpstream, UpstreamPool, UpstreamResponse } from "../http/upstream.ts";
+import type { DirectUpstream, UpstreamPool, UpstreamRequest, UpstreamResponse } from "../http/upstream.ts";
 
 /** The header that tells the app who called, from the peer's certificate (never from a header). */
 export const PEER_IDENTITY_HEADER = "x-weft-peer-identity";
@@ -52,17 +52,44 @@ export interface InboundMeshOptions {
  * inbound port is never an open proxy.
  */
 export function listenInbound(o: InboundMeshOptions): Promise<MeshServer> {
+  // One terminal each for the whole listener: the data plane caches a composed chain per
+  // terminal, so a closure per request would build the inbound chain anew every time.
+  const toApp = appTerminal(o);
+  const toTunnel = tunnelTerminal(o);
   return o.transport.listen(
     { host: o.host, port: o.port, mode: o.mode, limits: { place: "sidecar-inbound", ...o.limits } },
     {
-      request: (stream, headers, peer) => serve(o, stream, headers, peer),
-      tunnel: (tunnel) => relay(o, tunnel),
+      request: (stream, headers, peer) => serve(o, toApp, stream, headers, peer),
+      tunnel: (tunnel) => relay(o, toTunnel, tunnel),
     },
   );
 }
 
+/** `call.attributes` key: the request to send the app once the inbound chain lets it through. */
+const APP_REQUEST = Symbol("weft.sidecar.appRequest");
+/** `call.attributes` key: the tunnel to relay to the app once the inbound chain lets it through. */
+const APP_TUNNEL = Symbol("weft.sidecar.appTunnel");
+
+function appTerminal(o: InboundMeshOptions): Handler {
+  return async (call) => {
+    const up = await o.pool.send(o.app, call.attributes.get(APP_REQUEST) as UpstreamRequest);
+    return { ...settledResponse({ status: up.status }), body: up };
+  };
+}
+
+function tunnelTerminal(o: InboundMeshOptions): Handler {
+  return async (call) => {
+    const local = call.attributes.get(APP_TUNNEL) as InboundTunnel;
+    o.stats.inc("weft_sidecar_tunnels_total", { place: "sidecar-inbound", protocol: local.protocol });
+    if (local.protocol === "udp") relayUdp(local);
+    else void relayTcp(local);
+    return settledResponse({ status: 200 });
+  };
+}
+
 function serve(
   o: InboundMeshOptions,
+  toApp: Handler,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   peer: PeerInfo,
@@ -104,12 +131,9 @@ function serve(
     signal: abort.signal,
     body: { replayable: false, value: body },
   });
-  const app: Handler = async () => {
-    const up = await o.pool.send(o.app, { method, path, headers: out, body, signal: abort.signal });
-    return { ...settledResponse({ status: up.status }), body: up };
-  };
+  call.attributes.set(APP_REQUEST, { method, path, headers: out, body, signal: abort.signal });
   o.plane
-    .inbound(call, app)
+    .inbound(call, toApp)
     .then(async (res) => {
       if (stream.destroyed) return;
       const up = res.body as UpstreamResponse | undefined;
@@ -160,7 +184,7 @@ function serve(
     });
 }
 
-function relay(o: InboundMeshOptions, tunnel: InboundTunnel): void {
+function relay(o: InboundMeshOptions, toTunnel: Handler, tunnel: InboundTunnel): void {
   const port = Number(tunnel.authority.slice(tunnel.authority.lastIndexOf(":") + 1));
   const udp = tunnel.protocol === "udp";
   const served = udp ? o.udpPorts : o.tunnelPorts;
@@ -180,14 +204,9 @@ function relay(o: InboundMeshOptions, tunnel: InboundTunnel): void {
     source: tunnel.peer.identity,
   });
   // The spread keeps accept/reject, which are bound to the tunnel's stream.
-  const local = { ...tunnel, authority: `${o.app.address}:${o.app.port}` } as InboundTunnel;
-  const app: Handler = async () => {
-    o.stats.inc("weft_sidecar_tunnels_total", { place: "sidecar-inbound", protocol: tunnel.protocol });
-    if (udp) relayUdp(local);
-    else void relayTcp(local);
-    return settledResponse({ status: 200 });
-  };
-  o.plane.inbound(call, app).catch((err: unknown) => {
+  // The spread keeps accept/reject, which are bound to the tunnel's stream.
+  call.attributes.set(APP_TUNNEL, { ...tunnel, authority: `${o.app.address}:${o.app.port}` });
+  o.plane.inbound(call, toTunnel).catch((err: unknown) => {
     const e = err instanceof MeshError ? err : undefined;
     o.stats.inc("weft_sidecar_refused_total", {
       place: "sidecar-inbound",
