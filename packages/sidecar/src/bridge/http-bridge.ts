@@ -45,15 +45,7 @@ export class HttpBridge {
         next(req, res);
         return;
       }
-      inFlight.enter();
-      let left = false;
-      const leave = () => {
-        if (left) return;
-        left = true;
-        inFlight.leave();
-      };
-      res.once("close", leave);
-      res.once("finish", leave);
+      inFlight.track(res);
       this.#serve(route, req, res).then(
         (result) => this.#stats.inc("weft_sidecar_bridge_requests_total", { place: this.#place, result }),
         () => {},

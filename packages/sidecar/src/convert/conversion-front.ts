@@ -35,15 +35,7 @@ function serve(
   req: FrontRequest,
   res: FrontResponse,
 ): void {
-  inFlight.enter();
-  let left = false;
-  const leave = () => {
-    if (left) return;
-    left = true;
-    inFlight.leave();
-  };
-  res.once("close", leave);
-  res.once("finish", leave);
+  inFlight.track(res);
   if (converter.serve(exchangeOf(req, res), undefined, { grpc: true })) return;
   req.resume();
   const path = req.url ?? "/";

@@ -33,6 +33,18 @@ export class InFlight {
     this.count--;
     if (this.count === 0) for (const w of this.#waiters.splice(0)) w();
   }
+  /** Counts a response in flight until it finishes or its stream closes, whichever is first. */
+  track(res: FrontResponse): void {
+    this.enter();
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      this.leave();
+    };
+    res.once("close", leave);
+    res.once("finish", leave);
+  }
   /** Resolves once nothing is in flight. */
   idle(): Promise<void> {
     return this.count === 0 ? Promise.resolve() : new Promise((r) => this.#waiters.push(r));
@@ -48,15 +60,7 @@ export class InFlight {
 export function createProxyHandler(options: ProxyOptions, inFlight: InFlight) {
   const { place, pool, resolve, stats } = options;
   return (req: FrontRequest, res: FrontResponse): void => {
-    inFlight.enter();
-    let left = false;
-    const leave = () => {
-      if (left) return;
-      left = true;
-      inFlight.leave();
-    };
-    res.once("close", leave);
-    res.once("finish", leave);
+    inFlight.track(res);
     if (req.rawHeaders.length / 2 > MAX_HEADER_COUNT) {
       stats.inc("weft_sidecar_refused_total", { place, reason: "too_many_headers" });
       refuse(res, 431, `more than ${MAX_HEADER_COUNT} header fields`);

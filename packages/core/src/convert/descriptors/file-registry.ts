@@ -1,19 +1,10 @@
+import type { DescFile } from "@bufbuild/protobuf";
 import { create, createFileRegistry, type FileRegistry } from "@bufbuild/protobuf";
+import * as wkt from "@bufbuild/protobuf/wkt";
 import {
   type DescriptorProto,
   type FileDescriptorProto,
   FileDescriptorSetSchema,
-  file_google_protobuf_any,
-  file_google_protobuf_api,
-  file_google_protobuf_descriptor,
-  file_google_protobuf_duration,
-  file_google_protobuf_empty,
-  file_google_protobuf_field_mask,
-  file_google_protobuf_source_context,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-  file_google_protobuf_type,
-  file_google_protobuf_wrappers,
 } from "@bufbuild/protobuf/wkt";
 import { DescriptorError } from "./descriptor-error.ts";
 import { qualifyTypeNames } from "./qualify-names.ts";
@@ -21,19 +12,9 @@ import { qualifyTypeNames } from "./qualify-names.ts";
 // Sets built with `--exclude-imports` and servers that leave out google/protobuf/* still load:
 // these files are the same everywhere, and @bufbuild/protobuf carries them.
 const WELL_KNOWN = new Map(
-  [
-    file_google_protobuf_any,
-    file_google_protobuf_api,
-    file_google_protobuf_descriptor,
-    file_google_protobuf_duration,
-    file_google_protobuf_empty,
-    file_google_protobuf_field_mask,
-    file_google_protobuf_source_context,
-    file_google_protobuf_struct,
-    file_google_protobuf_timestamp,
-    file_google_protobuf_type,
-    file_google_protobuf_wrappers,
-  ].map((f) => [f.proto.name, f.proto]),
+  Object.entries(wkt)
+    .filter(([name]) => name.startsWith("file_google_protobuf_"))
+    .map(([, f]) => [(f as DescFile).proto.name, (f as DescFile).proto]),
 );
 
 /** True when `name` is a well-known file that loads without being in a set. */
