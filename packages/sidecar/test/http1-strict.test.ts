@@ -1,3 +1,5 @@
+import net from "node:net";
+import { reportHardening } from "@weft/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawExchange, recordingApp, startListener } from "./helpers.ts";
 
@@ -52,6 +54,12 @@ describe("strict HTTP/1.1 in front of an app", () => {
     it(`refuses ${name} with ${status} and forwards nothing`, async () => {
       const before = app.seen.length;
       const reply = await rawExchange(side.port, bytes);
+      reportHardening({
+        class: "http1-framing",
+        case: name,
+        refused: reply.startsWith("HTTP/1.1 4"),
+        reachedApp: app.seen.length !== before,
+      });
       expect(reply.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
       expect(app.seen.length).toBe(before);
     });
@@ -78,5 +86,80 @@ describe("strict HTTP/1.1 in front of an app", () => {
       `GET /ok HTTP/1.1\r\nHost: app\r\n${headers}Connection: close\r\n\r\n`,
     );
     expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
+  });
+});
+
+// RFC 9112 §3.2.2: an absolute-form target's authority wins over Host; the sidecar routes on
+// that one authority and hands the app an origin-form request.
+describe("absolute-form request targets", () => {
+  let app: Awaited<ReturnType<typeof recordingApp>>;
+  let side: Awaited<ReturnType<typeof startListener>>;
+  const routedOn: string[] = [];
+  beforeAll(async () => {
+    app = await recordingApp();
+    side = await startListener((req) => {
+      routedOn.push(String(req.headers.host));
+      return { address: "127.0.0.1", port: app.port, protocol: "http1" };
+    });
+  });
+  afterAll(async () => {
+    await side.close();
+    await app.close();
+  });
+
+  it("routes on the target's authority, not a Host that differs, and forwards origin-form", async () => {
+    const before = app.seen.length;
+    const reply = await rawExchange(
+      side.port,
+      "GET http://orders.shop/a?x=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    );
+    expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
+    expect(routedOn.at(-1)).toBe("orders.shop");
+    expect(app.seen.slice(before).map((r) => r.url)).toEqual(["/a?x=1"]);
+    expect(JSON.stringify(app.seen.at(-1)?.headers)).not.toContain("evil.example");
+    reportHardening({
+      class: "http1-framing",
+      case: "absolute-form URL whose authority differs from Host",
+      refused: routedOn.at(-1) === "orders.shop",
+      reachedApp: app.seen.at(-1)?.headers.host === "evil.example",
+    });
+  });
+
+  it("refuses a target that is neither a path nor an http(s) URL, forwarding nothing", async () => {
+    const before = app.seen.length;
+    const reply = await rawExchange(
+      side.port,
+      "GET ftp://orders.shop/a HTTP/1.1\r\nHost: orders.shop\r\n\r\n",
+    );
+    expect(reply.startsWith("HTTP/1.1 400 ")).toBe(true);
+    expect(app.seen.length).toBe(before);
+  });
+});
+
+describe("a client that half-closes after its request", () => {
+  it("still gets the answer, and the app got the request once", async () => {
+    const app = await recordingApp();
+    const side = await startListener(() => ({ address: "127.0.0.1", port: app.port, protocol: "http1" }));
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(side.port, "127.0.0.1", () =>
+          s.end("POST /half HTTP/1.1\r\nHost: app\r\nContent-Length: 2\r\n\r\nhi"),
+        );
+        const chunks: Buffer[] = [];
+        const timer = setTimeout(() => s.destroy(), 3_000);
+        s.on("data", (c: Buffer) => chunks.push(c));
+        s.on("error", reject);
+        s.on("close", () => {
+          clearTimeout(timer);
+          resolve(Buffer.concat(chunks).toString("latin1"));
+        });
+      });
+      expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
+      expect(reply).toContain("echo:hi");
+      expect(app.seen.map((r) => r.url)).toEqual(["/half"]);
+    } finally {
+      await side.close();
+      await app.close();
+    }
   });
 });

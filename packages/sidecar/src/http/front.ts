@@ -19,6 +19,7 @@ import {
   InFlight,
   type Resolve,
 } from "./proxy.ts";
+import { toOriginForm } from "./request-target.ts";
 import { openStream, type UpstreamPool } from "./upstream.ts";
 
 export interface FrontOptions {
@@ -73,12 +74,26 @@ export class HttpFront {
     };
     this.#h1 = http.createServer(http1ServerOptions(this.#limits), (req, res) => {
       if (this.#draining) res.shouldKeepAlive = false;
+      if (!toOriginForm(req)) {
+        options.stats.inc("weft_sidecar_refused_total", {
+          place: options.place,
+          reason: "bad_request_target",
+        });
+        res.shouldKeepAlive = false;
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+        res.end("the request target is neither a path nor an http(s) URL with a host\n");
+        return;
+      }
       handler(req, res);
     });
     // Node runs its headers and request timeouts from a timer it starts on "listening"; this
     // server is never bound (sockets are handed to it), so without this a slowloris head that
     // never ends would hold its connection forever.
     this.#h1.emit("listening");
+    // A client that half-closes after its request still gets the answer (Node's default would
+    // abort the request on the client's FIN); the socket is ended after the last response.
+    // (Node's own switch for this, not in its type definitions.)
+    (this.#h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     // Node drops header fields past maxHeadersCount without a word; one over the limit lets the
     // handler see that there were too many and answer 431.
     this.#h1.maxHeadersCount = MAX_HEADER_COUNT + 1;

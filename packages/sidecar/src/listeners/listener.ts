@@ -38,7 +38,9 @@ export class Listener {
 
   constructor(options: ListenerOptions) {
     this.options = options;
-    this.#server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
+    // Half-open: a client may send its request and shut its side (`nc -N`, shutdown(SHUT_WR))
+    // and still read the answer; the HTTP front and the TCP relay end our side when done.
+    this.#server = net.createServer({ noDelay: true, pauseOnConnect: false, allowHalfOpen: true }, (socket) =>
       this.#accept(socket),
     );
     guardListener(this.#server, options);
