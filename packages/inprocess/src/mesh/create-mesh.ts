@@ -4,6 +4,7 @@ import { createConnectRouter, type ServiceImpl, type Transport } from "@connectr
 import { createTransport as createConnectTransport } from "@connectrpc/connect/protocol-connect";
 import { createTransport as createGrpcTransport } from "@connectrpc/connect/protocol-grpc";
 import { createTransport as createGrpcWebTransport } from "@connectrpc/connect/protocol-grpc-web";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { DataPlane, systemClock, type TrafficSnapshot, trafficReporter } from "@weft/core";
 import { MeshConfigSchema, Mode } from "@weft/core/model";
 import { loadMeshConfigFiles } from "@weft/core/node";
@@ -218,7 +219,9 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
     ) {
       // First, so a malformed google.api.http annotation fails serve() before anything is routed.
       rest.served(service);
-      const router = createConnectRouter();
+      // Callers may compress requests (grpc-js with a default algorithm, Connect's gzip):
+      // a server without the algorithm could only answer UNIMPLEMENTED.
+      const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli] });
       router.service(service, impl);
       const methods = methodTable(service, serviceOptions.policies);
       for (const handler of router.handlers) {
