@@ -1,7 +1,8 @@
+import { Code } from "@connectrpc/connect";
 import type { MeshCall, MeshResponse } from "../call/call.ts";
 import type { Handler } from "../chain/chain.ts";
 import type { Clock } from "../clock/clock.ts";
-import type { MeshError } from "../errors/mesh-error.ts";
+import { MeshError } from "../errors/mesh-error.ts";
 import { deadlineTimers } from "./deadline-timers.ts";
 import type { LinkedAbort } from "./linked-abort.ts";
 
@@ -50,8 +51,24 @@ export function raceTimer(
         release();
         if (answered) return;
         answered = true;
-        reject(err);
+        reject(ownDeadline(err, call, clock) ? expire() : err);
       },
     );
   });
+}
+
+/**
+ * The layers below (the transport) watch `call.deadline`, the one this timer stands for, with
+ * timers of their own, and one of those may fire first. Their DeadlineExceeded at that
+ * deadline is still this step's expiry and must say so: the retry step retries a per-try
+ * timeout, not a transport's deadline error. 1 ms of slack: a platform timer may fire up to
+ * a millisecond early against the clock.
+ */
+function ownDeadline(err: unknown, call: MeshCall, clock: Clock): boolean {
+  return (
+    err instanceof MeshError &&
+    err.code === Code.DeadlineExceeded &&
+    call.deadline !== undefined &&
+    clock.now() >= call.deadline - 1
+  );
 }

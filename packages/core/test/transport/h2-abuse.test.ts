@@ -1,6 +1,7 @@
 import { constants, type ServerHttp2Stream } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { reportHardening } from "../../src/testing/hardening-report.ts";
 import {
   defaultServerLimits,
   H2cTransport,
@@ -345,7 +346,12 @@ describe("mesh server under HTTP/2 abuse (h2c, same ServerCore as mtls-h2)", () 
     it(`closes the connection on a ${attack.name}, and stays healthy`, async () => {
       const r = await raw();
       const sent = await r.flood(attack.make, attack.maxFrames, 3_000, attack.batch);
-      await until(() => r.closed, 3_000);
+      try {
+        await until(() => r.closed, 3_000);
+      } finally {
+        // Connection-level floods: refused means the server closed the connection (frames are not app requests).
+        reportHardening({ class: "h2-flood", case: attack.name, refused: r.closed, reachedApp: false });
+      }
       // Without a GOAWAY, the close itself (awaited above) is the evidence.
       if (r.goaway || !attack.goawayMayBeLost) expect(r.goaway?.errorCode).toBe(attack.code);
       expect(r.closedAfterMs).toBeLessThan(3_000);

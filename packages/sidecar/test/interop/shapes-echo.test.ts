@@ -3,10 +3,10 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { CertificateAuthority } from "@weft/core";
 import { createMesh, createMeshClient, type Mesh } from "@weft/inprocess";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { echoImpl, startEchoApp } from "./echo-app.ts";
-import { ECHO_RPC, EchoService } from "./echo-service.ts";
-import { testCa, workload, writeCredentials } from "./pki.ts";
-import { type SidecarProcess, startSidecar, tempDir } from "./process-helpers.ts";
+import { echoImpl, startEchoApp } from "../echo-app.ts";
+import { ECHO_RPC, EchoService } from "../echo-service.ts";
+import { testCa, workload, writeCredentials } from "../pki.ts";
+import { type SidecarProcess, startSidecar, tempDir } from "../process-helpers.ts";
 
 /** orders (the callee) in shop, serving the echo service at `port`; only callers in `allowed` may call. */
 function config(port: number, allowed: string[]): string {
@@ -34,6 +34,9 @@ spec:
 `;
 }
 
+/** A sidecar runs from source: on a loaded two-core machine its start-up can take a while. */
+const START_MS = 40_000;
+
 // Both shapes speak one wire: mTLS HTTP/2 with SPIFFE identities from one CA.
 describe("in-process SDK and sidecars interoperate over mTLS", () => {
   const tmp = tempDir();
@@ -51,21 +54,24 @@ describe("in-process SDK and sidecars interoperate over mTLS", () => {
     beforeAll(async () => {
       app = await startEchoApp();
       tmp.write("callee.yaml", config(1, ["web"]));
-      callee = await startSidecar([
-        "--config",
-        `${tmp.dir}/callee.yaml`,
-        "--service",
-        "orders",
-        "--namespace",
-        "shop",
-        "--app-port",
-        String(app.port),
-        "--app-protocol",
-        "h2c",
-        ...writeCredentials(tmp.dir, "orders", await workload(ca, "shop", "orders")),
-      ]);
+      callee = await startSidecar(
+        [
+          "--config",
+          `${tmp.dir}/callee.yaml`,
+          "--service",
+          "orders",
+          "--namespace",
+          "shop",
+          "--app-port",
+          String(app.port),
+          "--app-protocol",
+          "h2c",
+          ...writeCredentials(tmp.dir, "orders", await workload(ca, "shop", "orders")),
+        ],
+        START_MS,
+      );
       tmp.write("in-process-caller.yaml", config(callee.ports.inbound as number, ["web"]));
-    }, 40_000);
+    }, 2 * START_MS);
 
     afterAll(async () => {
       await Promise.all(meshes.map((m) => m.close({ graceMs: 0 })));
@@ -122,7 +128,7 @@ describe("in-process SDK and sidecars interoperate over mTLS", () => {
       });
       served.serve(EchoService, echoImpl());
       tmp.write("sidecar-caller.yaml", config(served.port as number, ["web"]));
-    }, 40_000);
+    }, 2 * START_MS);
 
     afterAll(async () => {
       await Promise.all(callers.map((c) => c.stop()));
@@ -130,17 +136,20 @@ describe("in-process SDK and sidecars interoperate over mTLS", () => {
     });
 
     const callerSidecar = async (name: string) => {
-      const sidecar = await startSidecar([
-        "--config",
-        `${tmp.dir}/sidecar-caller.yaml`,
-        "--service",
-        name,
-        "--namespace",
-        "shop",
-        "--app-port",
-        "9",
-        ...writeCredentials(tmp.dir, name, await workload(ca, "shop", name)),
-      ]);
+      const sidecar = await startSidecar(
+        [
+          "--config",
+          `${tmp.dir}/sidecar-caller.yaml`,
+          "--service",
+          name,
+          "--namespace",
+          "shop",
+          "--app-port",
+          "9",
+          ...writeCredentials(tmp.dir, name, await workload(ca, "shop", name)),
+        ],
+        START_MS,
+      );
       callers.push(sidecar);
       return createClient(
         EchoService,
@@ -148,28 +157,36 @@ describe("in-process SDK and sidecars interoperate over mTLS", () => {
       );
     };
 
-    it("an app's gRPC calls through its sidecar reach the in-process service: unary, errors, bidi", async () => {
-      const client = await callerSidecar("web");
-      let trailer: Headers | undefined;
-      const res = await client.say({ text: "hi" }, { onTrailer: (t) => (trailer = t) });
-      expect(res.text).toBe("echo:hi");
-      expect(trailer?.get("x-trailer")).toBe("from-app");
-      const err = ConnectError.from(await client.say({ text: "fail" }).catch((e: unknown) => e));
-      expect(err.code).toBe(Code.FailedPrecondition);
-      expect(err.metadata.get("x-why")).toBe("asked to");
-      async function* words() {
-        for (const text of ["x", "y"]) yield { text };
-      }
-      const chat: string[] = [];
-      for await (const m of client.chat(words())) chat.push(m.text);
-      expect(chat).toEqual(["X", "Y"]);
-    });
+    it(
+      "an app's gRPC calls through its sidecar reach the in-process service: unary, errors, bidi",
+      async () => {
+        const client = await callerSidecar("web");
+        let trailer: Headers | undefined;
+        const res = await client.say({ text: "hi" }, { onTrailer: (t) => (trailer = t) });
+        expect(res.text).toBe("echo:hi");
+        expect(trailer?.get("x-trailer")).toBe("from-app");
+        const err = ConnectError.from(await client.say({ text: "fail" }).catch((e: unknown) => e));
+        expect(err.code).toBe(Code.FailedPrecondition);
+        expect(err.metadata.get("x-why")).toBe("asked to");
+        async function* words() {
+          for (const text of ["x", "y"]) yield { text };
+        }
+        const chat: string[] = [];
+        for await (const m of client.chat(words())) chat.push(m.text);
+        expect(chat).toEqual(["X", "Y"]);
+      },
+      2 * START_MS,
+    );
 
-    it("the in-process service's authorization sees the caller sidecar's certificate identity", async () => {
-      const client = await callerSidecar("intruder");
-      const err = ConnectError.from(await client.say({ text: "hi" }).catch((e: unknown) => e));
-      expect(err.code).toBe(Code.PermissionDenied);
-      expect(err.message).toContain("orders-callers");
-    });
+    it(
+      "the in-process service's authorization sees the caller sidecar's certificate identity",
+      async () => {
+        const client = await callerSidecar("intruder");
+        const err = ConnectError.from(await client.say({ text: "hi" }).catch((e: unknown) => e));
+        expect(err.code).toBe(Code.PermissionDenied);
+        expect(err.message).toContain("orders-callers");
+      },
+      2 * START_MS,
+    );
   });
 });
