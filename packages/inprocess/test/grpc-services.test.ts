@@ -11,14 +11,16 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { DescriptorIndex } from "@weft/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DescriptorIndex } from "../src/grpc/descriptor-index.ts";
 import type { Mesh } from "../src/index.ts";
 import { ECHO_RPC, echoReplica } from "./support/echo.ts";
 import { anchorOf, testCa, workload } from "./support/pki.ts";
 
 const ID = (sa: string) => `spiffe://weft.local/ns/test/sa/${sa}`;
-const HEALTH_PROTO = fileURLToPath(new URL("../proto/grpc/health/v1/health.proto", import.meta.url));
+const HEALTH_PROTO = fileURLToPath(
+  new URL("../../core/proto/vendor/grpc/health/v1/health.proto", import.meta.url),
+);
 // The reflection protocol as @grpc/reflection ships it: the client does not share our copy.
 const REFLECTION_DIR = fileURLToPath(
   new URL("../../../node_modules/@grpc/reflection/build/proto", import.meta.url),

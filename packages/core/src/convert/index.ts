@@ -9,8 +9,15 @@ export {
 } from "./connect-unary.ts";
 export {
   DescriptorError,
+  DescriptorIndex,
+  grpcHealthV1,
+  grpcReflectionV1,
+  grpcReflectionV1alpha,
   type ReflectionAsk,
   type ReflectionQuery,
+  reflectionAnswer,
+  reflectionService,
+  reflectionServiceV1alpha,
   registryFromDescriptorSet,
   registryFromFiles,
   registryFromReflection,

@@ -3,20 +3,20 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { DescriptorError } from "../convert/descriptors/descriptor-error.ts";
+import { type ReflectionAsk, registryFromReflection } from "../convert/descriptors/reflection.ts";
 import {
   ServerReflection as ReflectionV1,
   type ServerReflectionRequest,
   ServerReflectionRequestSchema,
   type ServerReflectionResponse,
   ServerReflectionResponseSchema,
-} from "../convert/descriptors/gen/grpc/reflection/v1/reflection_pb.ts";
+} from "../gen/grpc/reflection/v1/reflection_pb.js";
 import {
   ServerReflection as ReflectionV1alpha,
   type ServerReflectionRequest as V1alphaRequest,
   ServerReflectionRequestSchema as V1alphaRequestSchema,
   ServerReflectionResponseSchema as V1alphaResponseSchema,
-} from "../convert/descriptors/gen/grpc/reflection/v1alpha/reflection_pb.ts";
-import { type ReflectionAsk, registryFromReflection } from "../convert/descriptors/reflection.ts";
+} from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { AsyncQueue } from "./control-plane/async-queue.ts";
 
 export interface ReflectionClientOptions {

@@ -24,7 +24,10 @@ describe("the committed protobuf output", () => {
   });
 
   it("is what `npm run generate` makes from the .proto files (run it if this fails)", () => {
-    execFileSync(buf, ["generate", "--path", "proto/weft", "-o", out], { cwd: pkg, stdio: "pipe" });
+    execFileSync(buf, ["generate", "--path", "proto/weft", "--path", "proto/vendor/grpc", "-o", out], {
+      cwd: pkg,
+      stdio: "pipe",
+    });
     const committed = join(pkg, "src/gen");
     const fresh = join(out, "src/gen");
     expect(files(fresh)).toEqual(files(committed));

@@ -1,11 +1,14 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { Health } from "../gen/grpc/health/v1/health_pb.js";
-import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
-import { ServerReflection as ServerReflectionV1alpha } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { DescriptorIndex } from "./descriptor-index.ts";
+import {
+  DescriptorIndex,
+  grpcHealthV1,
+  grpcReflectionV1,
+  grpcReflectionV1alpha,
+  reflectionService,
+  reflectionServiceV1alpha,
+} from "@weft/core";
 import { healthService } from "./health-service.ts";
-import { reflectionService, reflectionServiceV1alpha } from "./reflection-service.ts";
 import { ServingState } from "./serving-state.ts";
 
 /** Which of the standard gRPC services a mesh answers beside its own (both by default). */
@@ -31,10 +34,10 @@ export class GrpcServices {
 
   /** Serves the enabled standard services through the mesh's own `serve`. */
   register(serve: Serve): void {
-    if (this.#options.health !== false) serve(Health, healthService(this.#state));
+    if (this.#options.health !== false) serve(grpcHealthV1.Health, healthService(this.#state));
     if (this.#options.reflection !== false) {
-      serve(ServerReflection, reflectionService(this.#index));
-      serve(ServerReflectionV1alpha, reflectionServiceV1alpha(this.#index));
+      serve(grpcReflectionV1.ServerReflection, reflectionService(this.#index));
+      serve(grpcReflectionV1alpha.ServerReflection, reflectionServiceV1alpha(this.#index));
     }
   }
 

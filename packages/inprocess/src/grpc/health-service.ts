@@ -1,14 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
-import {
-  type Health,
-  HealthCheckResponse_ServingStatus,
-  HealthCheckResponseSchema,
-} from "../gen/grpc/health/v1/health_pb.js";
+import { grpcHealthV1 } from "@weft/core";
 import type { ServingState } from "./serving-state.ts";
 
+const { HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } = grpcHealthV1;
+
 /** grpc.health.v1.Health over the mesh's serving state. */
-export function healthService(state: ServingState): ServiceImpl<typeof Health> {
+export function healthService(state: ServingState): ServiceImpl<typeof grpcHealthV1.Health> {
   return {
     check(req) {
       const status = state.statusOf(req.service);

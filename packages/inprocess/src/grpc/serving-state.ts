@@ -1,4 +1,7 @@
-import { HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { grpcHealthV1 } from "@weft/core";
+
+const { HealthCheckResponse_ServingStatus } = grpcHealthV1;
+type HealthCheckResponse_ServingStatus = grpcHealthV1.HealthCheckResponse_ServingStatus;
 
 /**
  * What the health protocol reports: SERVING for the whole server ("") and for each service

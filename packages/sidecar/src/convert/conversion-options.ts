@@ -38,6 +38,15 @@ export interface ConversionOptions {
    * directly; the mesh inbound port converts too, for mesh callers.
    */
   readonly listen?: { readonly host: string; readonly port: number };
+  /**
+   * The standard gRPC services the sidecar answers for the app (both on by default).
+   * `reflection`: grpc.reflection.v1 and v1alpha from `descriptors`; turn it off when they
+   * came from the app's own reflection, which then goes on answering. `health`:
+   * grpc.health.v1 for "" and the described services: the app's own answer when it has a
+   * health service; SERVING when it answers UNIMPLEMENTED (it is up), NOT_SERVING when it
+   * cannot be reached or the sidecar is draining.
+   */
+  readonly answer?: { readonly reflection?: boolean; readonly health?: boolean };
 }
 
 /** The services of the descriptors, filtered by `services`; throws naming a service not found. */

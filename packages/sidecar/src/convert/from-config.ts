@@ -39,6 +39,8 @@ export async function conversionFromConfig(
       allowCredentials: cors.allowCredentials,
     },
     listen: c.port ? { host: app.listenHost, port: c.port } : undefined,
+    // Descriptors read from the app's reflection: the app answers reflection itself.
+    answer: { reflection: from.case === "descriptorSet", health: true },
   };
 }
 

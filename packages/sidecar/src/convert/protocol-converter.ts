@@ -26,6 +26,7 @@ import { type Exchange, streamExchange } from "./exchange.ts";
 import { type Plan, planOf } from "./plan.ts";
 import { grpcBody, grpcHeaders, type RequestContext } from "./requests.ts";
 import { type Failure, type ResponseContext, writeError, writeResponse } from "./responses.ts";
+import { StandardServices } from "./standard-services.ts";
 
 export interface ConverterOptions extends ConversionOptions {
   /** Runs the inbound chain: a converted call meets the same steps as a gRPC one. */
@@ -40,7 +41,11 @@ export interface ConverterOptions extends ConversionOptions {
 interface Pending {
   readonly plan: Plan;
   readonly ex: Exchange;
+  /** True once the connection the call came on is draining (the sidecar is stopping). */
+  readonly draining: () => boolean;
 }
+
+const NEVER = () => false;
 
 type Settling = MeshResponse & { settle?: (o: CallOutcome) => void };
 
@@ -61,6 +66,8 @@ export class ProtocolConverter {
   readonly #cors: Cors | undefined;
   readonly #enabled: { rest: boolean; grpcWeb: boolean; connect: boolean };
   readonly #request: RequestContext;
+  /** Reflection and health answered for the app; undefined when both are off. */
+  readonly #standard: StandardServices | undefined;
   /** One terminal for every call: the data plane keeps one composed chain per terminal. */
   readonly #terminal: Handler = (call) => this.#send(call.body.value as Pending, call.headers, call.signal);
 
@@ -74,6 +81,13 @@ export class ProtocolConverter {
     const services = servicesOf(options);
     for (const s of services) for (const m of s.methods) this.#methods.set(`/${s.typeName}/${m.name}`, m);
     this.#registry = registryOf(options);
+    const answer = { reflection: options.answer?.reflection ?? true, health: options.answer?.health ?? true };
+    if (answer.reflection || answer.health) {
+      const { app, pool, plane } = options;
+      this.#standard = new StandardServices({ services, ...answer, app, pool, clock: plane.clock });
+      for (const [path, m] of this.#standard.methods())
+        if (!this.#methods.has(path)) this.#methods.set(path, m);
+    }
     this.#enabled = {
       rest: options.rest ?? true,
       grpcWeb: options.grpcWeb ?? true,
@@ -118,10 +132,14 @@ export class ProtocolConverter {
     peer: PeerIdentity | undefined,
   ): boolean {
     const ct = headers["content-type"];
-    if (ct?.startsWith("application/grpc") && !ct.startsWith("application/grpc-web")) return false;
-    const what = this.#decide(String(headers[":method"]), String(headers[":path"]), headers, false);
+    const path = String(headers[":path"]);
+    const grpc = ct?.startsWith("application/grpc") === true && !ct.startsWith("application/grpc-web");
+    // gRPC to the app's own methods is proxied as before; reflection and health are answered here.
+    if (grpc && !this.#standard?.handles(path)) return false;
+    const what = this.#decide(String(headers[":method"]), path, headers, grpc);
     if (!what) return false;
-    this.#serve(streamExchange(stream, headers), what, peer);
+    // A drain closes every session (GOAWAY): health then says NOT_SERVING on this connection.
+    this.#serve(streamExchange(stream, headers), what, peer, () => stream.session?.closed ?? true);
     return true;
   }
 
@@ -136,7 +154,12 @@ export class ProtocolConverter {
     return !plan || (plan.protocol === "grpc" && !grpc) ? undefined : plan;
   }
 
-  #serve(ex: Exchange, what: Plan | "preflight", peer: PeerIdentity | undefined): void {
+  #serve(
+    ex: Exchange,
+    what: Plan | "preflight",
+    peer: PeerIdentity | undefined,
+    draining: () => boolean = NEVER,
+  ): void {
     const origin = ex.headers.origin;
     if (what === "preflight") {
       const p = (this.#cors as Cors).preflight(origin as string);
@@ -189,7 +212,7 @@ export class ProtocolConverter {
         (m.idempotency === Idempotency.NO_SIDE_EFFECTS || m.idempotency === Idempotency.IDEMPOTENT),
       source: peer,
       signal: ex.signal,
-      body: { replayable: false, value: { plan, ex } satisfies Pending },
+      body: { replayable: false, value: { plan, ex, draining } satisfies Pending },
     });
     plane.inbound(call, this.#terminal).then(
       (res: Settling) => {
@@ -243,7 +266,10 @@ export class ProtocolConverter {
       out[name] = value;
     });
     const { app, pool } = this.#o;
-    const up = await pool.send(app, { method: "POST", path: p.plan.rpcPath, headers: out, body, signal });
+    const path = p.plan.rpcPath;
+    const up = this.#standard?.handles(path)
+      ? await this.#standard.send(path, out, body, signal, p.draining)
+      : await pool.send(app, { method: "POST", path, headers: out, body, signal });
     let settle!: (o: CallOutcome) => void;
     const settled = new Promise<CallOutcome>((r) => {
       settle = r;

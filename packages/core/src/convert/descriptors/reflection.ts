@@ -1,12 +1,12 @@
 import { create, type FileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { type FileDescriptorProto, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { DescriptorError } from "./descriptor-error.ts";
-import { isWellKnownFile, registryFromFiles } from "./file-registry.ts";
 import {
   type ServerReflectionRequest,
   ServerReflectionRequestSchema,
   type ServerReflectionResponse,
-} from "./gen/grpc/reflection/v1/reflection_pb.ts";
+} from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { DescriptorError } from "./descriptor-error.ts";
+import { isWellKnownFile, registryFromFiles } from "./file-registry.ts";
 
 /**
  * One exchange on a ServerReflectionInfo stream: the server answers each request with one

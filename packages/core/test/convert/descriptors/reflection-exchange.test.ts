@@ -6,11 +6,11 @@ import {
   file_google_protobuf_timestamp,
 } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
+import { type ReflectionAsk, registryFromReflection } from "../../../src/convert/descriptors/reflection.ts";
 import {
   type ServerReflectionRequest,
   ServerReflectionResponseSchema,
-} from "../../../src/convert/descriptors/gen/grpc/reflection/v1/reflection_pb.ts";
-import { type ReflectionAsk, registryFromReflection } from "../../../src/convert/descriptors/reflection.ts";
+} from "../../../src/gen/grpc/reflection/v1/reflection_pb.js";
 
 const FIXTURES = new URL("./fixtures", import.meta.url).pathname;
 const BUF = new URL("../../../../../node_modules/.bin/buf", import.meta.url).pathname;

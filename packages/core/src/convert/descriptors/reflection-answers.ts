@@ -4,18 +4,22 @@ import {
   type ServerReflection,
   type ServerReflectionRequest,
   ServerReflectionRequestSchema,
+  type ServerReflectionResponse,
   ServerReflectionResponseSchema,
-} from "../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+} from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { DescriptorIndex } from "./descriptor-index.ts";
 
 type Answer = MessageInitShape<typeof ServerReflectionResponseSchema>["messageResponse"];
 
-/** grpc.reflection.v1.ServerReflection over the descriptors of the services the mesh serves. */
+/**
+ * grpc.reflection.v1.ServerReflection over an index of descriptors: what the in-process mesh
+ * serves, and what a sidecar answers for an app whose descriptors it was given.
+ */
 export function reflectionService(index: DescriptorIndex): ServiceImpl<typeof ServerReflection> {
   return {
     async *serverReflectionInfo(requests) {
-      for await (const req of requests) yield reply(index, req);
+      for await (const req of requests) yield reflectionAnswer(index, req);
     },
   };
 }
@@ -36,14 +40,18 @@ export function reflectionServiceV1alpha(
         );
         yield fromBinary(
           v1alpha.ServerReflectionResponseSchema,
-          toBinary(ServerReflectionResponseSchema, reply(index, asV1)),
+          toBinary(ServerReflectionResponseSchema, reflectionAnswer(index, asV1)),
         );
       }
     },
   };
 }
 
-function reply(index: DescriptorIndex, req: ServerReflectionRequest) {
+/** The answer to one ServerReflectionInfo request; an unknown name is a NOT_FOUND error response. */
+export function reflectionAnswer(
+  index: DescriptorIndex,
+  req: ServerReflectionRequest,
+): ServerReflectionResponse {
   return create(ServerReflectionResponseSchema, {
     validHost: req.host,
     originalRequest: req,
