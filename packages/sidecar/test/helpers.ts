@@ -3,6 +3,7 @@ import net, { type AddressInfo } from "node:net";
 import { Stats } from "../src/admin/stats.ts";
 import { HttpFront } from "../src/http/front.ts";
 import type { Resolve } from "../src/http/proxy.ts";
+import type { UnderscoreAction } from "../src/http/request-checks.ts";
 import { UpstreamPool } from "../src/http/upstream.ts";
 import { Listener, type StreamHandler } from "../src/listeners/listener.ts";
 
@@ -51,11 +52,17 @@ export async function recordingApp(
 /** A sniffing listener with its HTTP front (what the app's HTTP/1.1 meets), on an ephemeral port. */
 export async function startListener(
   resolve: Resolve,
-  opts: { sniffMs?: number; streams?: StreamHandler } = {},
+  opts: { sniffMs?: number; streams?: StreamHandler; headersWithUnderscores?: UnderscoreAction } = {},
 ) {
   const stats = new Stats();
   const pool = new UpstreamPool();
-  const front = new HttpFront({ place: "sidecar-outbound", pool, resolve, stats });
+  const front = new HttpFront({
+    place: "sidecar-outbound",
+    pool,
+    resolve,
+    stats,
+    headersWithUnderscores: opts.headersWithUnderscores,
+  });
   const listener = new Listener({
     name: "test",
     place: "sidecar-outbound",

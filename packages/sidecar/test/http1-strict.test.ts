@@ -42,6 +42,31 @@ describe("strict HTTP/1.1 in front of an app", () => {
       "POST /a HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: gzip\r\n\r\nabc",
       400,
     ],
+    [
+      "duplicate Content-Length in one field (4, 4)",
+      "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: 4, 4\r\n\r\nabcd",
+      400,
+    ],
+    ["signed Content-Length (+4)", "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: +4\r\n\r\nabcd", 400],
+    [
+      "Transfer-Encoding gzip, chunked (501, as Envoy)",
+      "POST /a HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      501,
+    ],
+    [
+      "Transfer-Encoding chunked, gzip",
+      "POST /a HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      400,
+    ],
+    [
+      "Transfer-Encoding xchunked",
+      "POST /a HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      400,
+    ],
+    ["NUL in a header value", "GET /a HTTP/1.1\r\nHost: app\r\nX-A: a\0b\r\n\r\n", 400],
+    ["control character in a header value", "GET /a HTTP/1.1\r\nHost: app\r\nX-A: a\x01b\r\n\r\n", 400],
+    ["space in a header name", "GET /a HTTP/1.1\r\nHost: app\r\nX A: 1\r\n\r\n", 400],
+    ["two Host headers", "GET /a HTTP/1.1\r\nHost: app\r\nHost: other\r\n\r\n", 400],
     ["headers over 60 KiB", `GET /a HTTP/1.1\r\nHost: app\r\nX-Big: ${"a".repeat(62 * 1024)}\r\n\r\n`, 431],
     [
       "more than 100 header fields",
@@ -157,6 +182,59 @@ describe("a client that half-closes after its request", () => {
       expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
       expect(reply).toContain("echo:hi");
       expect(app.seen.map((r) => r.url)).toEqual(["/half"]);
+    } finally {
+      await side.close();
+      await app.close();
+    }
+  });
+});
+
+// Envoy's headers_with_underscores_action: X_Auth and X-Auth are one header to some servers.
+describe("header names with underscores", () => {
+  for (const mode of ["reject", "drop"] as const) {
+    it(`${mode === "reject" ? "refuses the request (400)" : "drops the header"} when configured to ${mode}`, async () => {
+      const app = await recordingApp();
+      const side = await startListener(() => ({ address: "127.0.0.1", port: app.port, protocol: "http1" }), {
+        headersWithUnderscores: mode,
+      });
+      try {
+        const reply = await rawExchange(
+          side.port,
+          "GET /u HTTP/1.1\r\nHost: app\r\nX_Auth: admin\r\nX-Ok: 1\r\nConnection: close\r\n\r\n",
+        );
+        const forwarded = app.seen.at(-1)?.headers;
+        if (mode === "reject") {
+          expect(reply.startsWith("HTTP/1.1 400 ")).toBe(true);
+          expect(reply).toContain("header name x_auth holds an underscore");
+          expect(app.seen).toEqual([]);
+        } else {
+          expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
+          expect(forwarded?.x_auth).toBeUndefined();
+          expect(forwarded?.["x-ok"]).toBe("1");
+        }
+        reportHardening({
+          class: "http1-framing",
+          case: `header name with an underscore (${mode})`,
+          refused: mode === "reject" ? reply.startsWith("HTTP/1.1 400 ") : forwarded?.x_auth === undefined,
+          reachedApp: app.seen.some((r) => r.headers.x_auth !== undefined),
+        });
+      } finally {
+        await side.close();
+        await app.close();
+      }
+    });
+  }
+
+  it("forwards them by default, as Envoy does", async () => {
+    const app = await recordingApp();
+    const side = await startListener(() => ({ address: "127.0.0.1", port: app.port, protocol: "http1" }));
+    try {
+      const reply = await rawExchange(
+        side.port,
+        "GET /u HTTP/1.1\r\nHost: app\r\nX_Auth: a\r\nConnection: close\r\n\r\n",
+      );
+      expect(reply.startsWith("HTTP/1.1 200 ")).toBe(true);
+      expect(app.seen.at(-1)?.headers.x_auth).toBe("a");
     } finally {
       await side.close();
       await app.close();

@@ -15,7 +15,7 @@ export const USAGE = `usage:
                    [--control-plane <url>[,<url>...] --token <bootstrap token> [--advertise <address>]]
                    [--max-connections 4096] [--max-connections-global 16384] [--headers-timeout 10s]
                    [--request-timeout 0] [--keepalive-timeout 60s] [--h2-idle-timeout 5m]
-                   [--tcp-idle-timeout 60m] [--overload-heap 0.9]
+                   [--tcp-idle-timeout 60m] [--overload-heap 0.9] [--headers-with-underscores allow|reject|drop]
                    [-- <app command> [args...]]
   weft-sidecar wait-ready [--admin 127.0.0.1:15020] [--timeout 60s]
   weft-sidecar iptables [--apply] [--uid <sidecar uid>] [--outbound-port 15001] [--inbound-port 15008]

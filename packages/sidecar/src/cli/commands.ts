@@ -59,6 +59,7 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     token: { type: "string" },
     advertise: { type: "string" },
     zone: { type: "string" },
+    "headers-with-underscores": { type: "string", default: "allow" },
     ...limitFlags,
   });
   if (positionals.length > 0)
@@ -69,6 +70,9 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
   const appProtocol = values["app-protocol"];
   if (appProtocol !== "http1" && appProtocol !== "h2c")
     throw new UsageError(`--app-protocol: expected http1 or h2c, got "${appProtocol}"`);
+  const underscores = values["headers-with-underscores"];
+  if (underscores !== "allow" && underscores !== "reject" && underscores !== "drop")
+    throw new UsageError(`--headers-with-underscores: expected allow, reject or drop, got "${underscores}"`);
   const localPorts = (values["local-port"] ?? []).map((spec) => {
     const m = /^([a-z0-9-]+)(?:\.([a-z0-9-]+))?=(\d+)$/.exec(spec);
     if (!m) throw new UsageError(`--local-port: expected <service[.namespace]>=<port>, got "${spec}"`);
@@ -169,6 +173,7 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
     udp: { host: values["udp-host"], idleMs: millis(values["udp-idle"], "--udp-idle") },
     credentials,
     limits: limitsFromFlags(values),
+    headersWithUnderscores: underscores,
     conversion,
   });
   sidecarRef = sidecar;

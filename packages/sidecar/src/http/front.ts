@@ -19,6 +19,7 @@ import {
   InFlight,
   type Resolve,
 } from "./proxy.ts";
+import { checkRequest, type UnderscoreAction } from "./request-checks.ts";
 import { toOriginForm } from "./request-target.ts";
 import { openStream, type UpstreamPool } from "./upstream.ts";
 
@@ -33,6 +34,8 @@ export interface FrontOptions {
   readonly limits?: Partial<SidecarLimits>;
   /** Sheds requests while the process is overloaded; defaults to the one core's servers share. */
   readonly admission?: Admission;
+  /** Header names with "_": forwarded (default, as Envoy), refused with 400, or dropped. */
+  readonly headersWithUnderscores?: UnderscoreAction;
   /** CONNECT requests, HTTP/1.1 (the socket is the handler's) and HTTP/2; without, Node refuses them. */
   readonly connect?: {
     http1(req: IncomingMessage, socket: Socket, head: Buffer): void;
@@ -63,6 +66,19 @@ export class HttpFront {
     const handler = (req: FrontRequest, res: FrontResponse) => {
       if (admission.shedding) {
         shed(req, res, admission, options);
+        return;
+      }
+      const refusal = checkRequest(req, options.headersWithUnderscores ?? "allow");
+      if (refusal) {
+        options.stats.inc("weft_sidecar_refused_total", { place: options.place, reason: refusal.counter });
+        req.resume();
+        const h1 = req.httpVersionMajor < 2;
+        if (h1) (res as http.ServerResponse).shouldKeepAlive = false;
+        (res as http.ServerResponse).writeHead(refusal.status, {
+          "content-type": "text/plain; charset=utf-8",
+          ...(h1 ? { connection: "close" } : {}),
+        });
+        res.end(`${refusal.reason}\n`);
         return;
       }
       const h2 = (res as http2.Http2ServerResponse).stream;

@@ -23,6 +23,7 @@ import type { ConversionOptions } from "../convert/conversion-options.ts";
 import { HttpFront } from "../http/front.ts";
 import type { FrontRequest } from "../http/proxy.ts";
 import { createProxyHandler, InFlight } from "../http/proxy.ts";
+import type { UnderscoreAction } from "../http/request-checks.ts";
 import type { DirectUpstream, MeshUpstream, Upstream } from "../http/upstream.ts";
 import { openStream, UpstreamPool } from "../http/upstream.ts";
 import { listenInbound } from "../listeners/inbound-mesh.ts";
@@ -69,6 +70,8 @@ export interface SidecarOptions {
   readonly conversion?: ConversionOptions;
   /** Connection caps, timeouts and overload shedding; the defaults of http/limits.ts otherwise. */
   readonly limits?: LimitSettings;
+  /** Header names with "_" from the app: forwarded (default), refused (400) or dropped. */
+  readonly headersWithUnderscores?: UnderscoreAction;
 }
 
 const ORIGINAL = Symbol("weft.originalDestination");
@@ -276,6 +279,7 @@ export class Sidecar {
       connect: outbound ? this.#connect : undefined,
       limits: this.#options.limits?.listeners,
       admission: this.#admission,
+      headersWithUnderscores: this.#options.headersWithUnderscores,
     });
     this.#fronts.push(front);
     return front;

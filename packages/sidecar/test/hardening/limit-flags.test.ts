@@ -2,7 +2,7 @@ import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { defaultSidecarLimits } from "../../src/http/limits.ts";
 import { limitsFromFlags } from "../../src/listeners/limit-flags.ts";
-import { ordersConfig, startSidecar, tempDir } from "../process-helpers.ts";
+import { ordersConfig, spawnCli, startSidecar, tempDir } from "../process-helpers.ts";
 
 describe("limit flags of weft-sidecar run", () => {
   it("defaults to the documented limits", () => {
@@ -105,3 +105,19 @@ function open(port: number): Promise<Socket> {
     s.once("error", reject);
   });
 }
+
+describe("weft-sidecar run --headers-with-underscores", () => {
+  it("names the flag and the choices when given something else", async () => {
+    const run = spawnCli([
+      "run",
+      "--service",
+      "web",
+      "--app-port",
+      "9",
+      "--headers-with-underscores",
+      "strip",
+    ]);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain('--headers-with-underscores: expected allow, reject or drop, got "strip"');
+  });
+});
