@@ -27,7 +27,7 @@ export const SUITES: Record<string, readonly string[]> = {
   ],
   sidecar: ["test/http1-strict.test.ts", "test/hardening", "test/interop", "test/fuzz"],
   "control-plane": ["test/identity/csr-rules"],
-  inprocess: ["test/interop"],
+  inprocess: ["test/interop", "test/http1-refused.test.ts", "test/limits.test.ts"],
 };
 
 interface VitestJson {
