@@ -33,8 +33,8 @@ export function meshSend(client: TransportClient, place: Place): Handler {
     const endpoint = call.endpoint;
     const res = await requestForCall(client, call);
     if (call.kind === "unary" || call.kind === "client_streaming")
-      return buffered(res, endpoint, call.signal);
-    return streamed(res, endpoint, call.signal);
+      return buffered(res, endpoint, call.signal, place);
+    return streamed(res, endpoint, call.signal, place);
   };
 }
 
@@ -42,12 +42,13 @@ async function buffered(
   res: TransportResponse,
   endpoint: MeshResponse["endpoint"],
   signal: AbortSignal,
+  place: Place,
 ): Promise<MeshResponse> {
   const chunks: Uint8Array[] = [];
   try {
     for await (const chunk of res.body) chunks.push(chunk as Uint8Array);
   } catch (e) {
-    throw await whyCut(res, signal, e);
+    throw await whyCut(res, signal, e, endpoint, place);
   }
   const trailer = await res.trailers;
   const code = statusCode(res.status, res.headers, trailer);
@@ -71,6 +72,7 @@ function streamed(
   res: TransportResponse,
   endpoint: MeshResponse["endpoint"],
   signal: AbortSignal,
+  place: Place,
 ): MeshResponse {
   const trailer = new Headers();
   const early = statusCode(res.status, res.headers, undefined);
@@ -85,7 +87,7 @@ function streamed(
     try {
       for await (const chunk of res.body) yield chunk as Uint8Array;
     } catch (e) {
-      throw await whyCut(res, signal, e);
+      throw await whyCut(res, signal, e, endpoint, place);
     }
     // connect reads the trailer once the body ends: they must be in place by then.
     await settled;
@@ -104,13 +106,29 @@ function streamed(
  * own failure (a reset, a GOAWAY: a MeshError whose code retries understand) or the reason
  * the call was aborted (a deadline, a per-try timeout, the caller leaving) says what happened.
  */
-async function whyCut(res: TransportResponse, signal: AbortSignal, iteratorError: unknown): Promise<unknown> {
+async function whyCut(
+  res: TransportResponse,
+  signal: AbortSignal,
+  iteratorError: unknown,
+  endpoint: MeshResponse["endpoint"],
+  place: Place,
+): Promise<unknown> {
   const failure = await res.trailers.then(
     () => undefined,
     (e: unknown) => e,
   );
   if (failure !== undefined) return failure;
   if (signal.aborted) return signal.reason;
+  // The stream closed before its body ended and nothing says why: the answer is lost, as a
+  // reset stream's is (UNAVAILABLE, so an idempotent call may be tried again), not INTERNAL.
+  if ((iteratorError as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE") {
+    return new MeshError(
+      Code.Unavailable,
+      `the response from ${endpoint?.key ?? "the endpoint"} stopped before its end`,
+      { place, plugin: "transport", policy: "" },
+      { cause: iteratorError },
+    );
+  }
   return iteratorError;
 }
 
