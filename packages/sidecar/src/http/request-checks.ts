@@ -59,7 +59,7 @@ export function checkRequest(
   if (codings.length > 1)
     return {
       status: 501,
-      reason: `Transfer-Encoding ${JSON.stringify(te)} is not implemented (chunked only)`,
+      reason: `Transfer-Encoding ${JSON.stringify(te)}: only chunked is accepted, no coding before it`,
       counter: "transfer_encoding",
     };
   return undefined;
