@@ -62,16 +62,7 @@ export function connectUnaryRequestToGrpc(request: HttpMessage): HttpMessage {
   headers.set("content-type", grpcTypeFromConnect(request.headers.get("content-type")));
   const timeout = request.headers.get("connect-timeout-ms");
   for (const h of [...HOP_HEADERS, ...CONNECT_ONLY]) headers.delete(h);
-  if (timeout !== null) {
-    if (!/^\d{1,10}$/.test(timeout)) {
-      throw new ConvertError(
-        Code.InvalidArgument,
-        400,
-        `connect-timeout-ms "${timeout}" is not a number of milliseconds`,
-      );
-    }
-    headers.set("grpc-timeout", formatGrpcTimeout(Number(timeout)));
-  }
+  setGrpcTimeoutFromConnect(headers, timeout);
   headers.set("te", "trailers");
   return { headers, body: encodeFrame(0, request.body) };
 }
@@ -156,4 +147,20 @@ function singleMessage(body: Uint8Array, what: string): Uint8Array {
     );
   }
   return frame.data;
+}
+
+/**
+ * A Connect caller's deadline (`connect-timeout-ms`) as gRPC's `grpc-timeout` on `headers`;
+ * a malformed one is the caller's mistake (400), named.
+ */
+export function setGrpcTimeoutFromConnect(headers: Headers, connectTimeoutMs: string | null): void {
+  if (connectTimeoutMs === null) return;
+  if (!/^\d{1,10}$/.test(connectTimeoutMs)) {
+    throw new ConvertError(
+      Code.InvalidArgument,
+      400,
+      `connect-timeout-ms "${connectTimeoutMs}" is not a number of milliseconds`,
+    );
+  }
+  headers.set("grpc-timeout", formatGrpcTimeout(Number(connectTimeoutMs)));
 }

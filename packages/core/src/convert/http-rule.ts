@@ -1,5 +1,6 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { concatBytes } from "./byte-queue.ts";
 
 /** Field number of the `google.api.http` extension of `google.protobuf.MethodOptions`. */
 export const HTTP_RULE_EXTENSION = 72295728;
@@ -38,7 +39,7 @@ export function readHttpRule(method: DescMethod): HttpRule | undefined {
     parts.push(new BinaryReader(field.data).bytes());
   }
   if (parts.length === 0) return undefined;
-  return decodeHttpRule(parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts));
+  return decodeHttpRule(concatBytes(parts));
 }
 
 /** Decodes a serialized `google.api.HttpRule`. */
@@ -113,16 +114,4 @@ function decodeCustomPattern(bytes: Uint8Array): { kind: string; path: string } 
     else reader.skip(wireType, no);
   }
   return { kind, path };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

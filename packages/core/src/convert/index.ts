@@ -1,4 +1,5 @@
 export { Base64StreamDecoder, Base64StreamEncoder } from "./base64-stream.ts";
+export { concatBytes } from "./byte-queue.ts";
 export { errorFromJsonBytes, errorToJson, errorToJsonBytes } from "./connect-error-json.ts";
 export {
   type ConnectUnaryResponse,
@@ -6,6 +7,7 @@ export {
   connectUnaryResponseToGrpc,
   grpcRequestToConnectUnary,
   grpcResponseToConnectUnary,
+  setGrpcTimeoutFromConnect,
 } from "./connect-unary.ts";
 export {
   DescriptorError,

@@ -4,7 +4,7 @@ import type {
   UniversalClientRequest,
   UniversalClientResponse,
 } from "@connectrpc/connect/protocol";
-import { type DataPlane, ERROR_HEADER, MeshError } from "@weft/core";
+import { concatBytes, type DataPlane, ERROR_HEADER, MeshError } from "@weft/core";
 import { adoptCall } from "../call/adopt-call.ts";
 import type { MethodInfo } from "./method-table.ts";
 
@@ -68,14 +68,7 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array | As
     size += c.length;
     if (size > MAX_REPLAY_BYTES) return concatThen(chunks, body);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 async function* concatThen(head: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {

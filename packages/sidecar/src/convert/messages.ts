@@ -8,7 +8,7 @@ import {
   toJsonString,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { ConvertError, encodeFrame, FLAG_COMPRESSED, GrpcFrameParser } from "@weft/core";
+import { ConvertError, concatBytes, encodeFrame, FLAG_COMPRESSED, GrpcFrameParser } from "@weft/core";
 
 /** Reads a whole body, refusing (413) one larger than `max` bytes. */
 export async function readAll(body: Readable, max: number, what: string): Promise<Uint8Array> {
@@ -22,14 +22,7 @@ export async function readAll(body: Readable, max: number, what: string): Promis
     }
     chunks.push(chunk);
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** A JSON message as protobuf binary; a bad one is the caller's fault (400), naming the type. */

@@ -8,7 +8,7 @@ import {
   ConvertError,
   connectUnaryRequestToGrpc,
   encodeFrame,
-  formatGrpcTimeout,
+  setGrpcTimeoutFromConnect,
   type Transcoder,
 } from "@weft/core";
 import { toHeaders } from "@weft/core/transport";
@@ -39,16 +39,7 @@ export function grpcHeaders(plan: Plan, incoming: IncomingHttpHeaders): Headers 
   if (plan.protocol === "grpc") return headers;
   const timeout = headers.get("connect-timeout-ms");
   for (const h of PROTOCOL_HEADERS) headers.delete(h);
-  if (timeout !== null) {
-    if (!/^\d{1,10}$/.test(timeout)) {
-      throw new ConvertError(
-        Code.InvalidArgument,
-        400,
-        `connect-timeout-ms "${timeout}" is not a number of milliseconds`,
-      );
-    }
-    headers.set("grpc-timeout", formatGrpcTimeout(Number(timeout)));
-  }
+  setGrpcTimeoutFromConnect(headers, timeout);
   headers.set("content-type", GRPC_PROTO);
   headers.set("te", "trailers");
   return headers;
