@@ -16,8 +16,11 @@ export interface ListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly front: HttpFront;
-  /** How long to wait for a client's first bytes before calling it opaque TCP. */
-  readonly sniffMs: number;
+  /**
+   * How long to wait for a client's first bytes before taking it for a server-first protocol;
+   * a function decides per connection (a port known to be client-first waits longer).
+   */
+  readonly sniffMs: number | ((socket: Socket) => number);
   readonly stats: Stats;
   /** TLS and opaque TCP; without one, such connections are closed and counted. */
   readonly streams?: StreamHandler;
@@ -75,7 +78,8 @@ export class Listener {
     const { stats, place, name } = this.options;
     this.#pending.add(socket);
     socket.on("error", () => socket.destroy());
-    const { protocol, silent } = await sniff(socket, this.options.sniffMs);
+    const wait = this.options.sniffMs;
+    const { protocol, silent } = await sniff(socket, typeof wait === "number" ? wait : wait(socket));
     this.#pending.delete(socket);
     if (socket.destroyed) return;
     stats.inc("weft_sidecar_connections_total", {

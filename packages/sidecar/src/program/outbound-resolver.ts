@@ -18,6 +18,7 @@ interface Target {
 
 const provenance = { place: "sidecar-outbound" as const, plugin: "outbound-resolver", policy: "" };
 const CLUSTER_SUFFIXES = [".svc.cluster.local", ".svc"];
+const CLIENT_FIRST = new Set([Protocol.HTTP1, Protocol.HTTP2, Protocol.GRPC, Protocol.CONNECT]);
 
 /**
  * Finds the mesh service an outbound request is for, from (in order) the listener's fixed
@@ -33,6 +34,8 @@ export class OutboundResolver {
   readonly #byAddress = new Map<string, Target>();
   readonly #namespace: string;
   readonly #udp: (ServiceKey & { readonly port: number })[] = [];
+  /** Ports every service that declares them serves with a protocol whose client speaks first. */
+  readonly #clientFirst = new Set<number>();
 
   constructor(config: MeshConfig, localNamespace: string) {
     this.#namespace = localNamespace;
@@ -57,6 +60,23 @@ export class OutboundResolver {
     }
     for (const e of config.endpoints) target(e.service, e.namespace || "default");
     for (const [k, t] of targets) this.#byName.set(k, t);
+    const serverFirstMaybe = new Set<number>();
+    for (const s of config.services) {
+      for (const p of s.ports) {
+        if (CLIENT_FIRST.has(p.protocol)) this.#clientFirst.add(p.port);
+        else serverFirstMaybe.add(p.port);
+      }
+    }
+    for (const port of serverFirstMaybe) this.#clientFirst.delete(port);
+  }
+
+  /**
+   * Whether a connection dialled to `port` is one whose client speaks first: every mesh service
+   * declaring the port serves HTTP, HTTP/2, gRPC or Connect on it (none TCP or UDP). Such a
+   * connection need not be sniffed against a clock (Istio selects by port the same way).
+   */
+  clientFirstPort(port: number): boolean {
+    return this.#clientFirst.has(port);
   }
 
   /** The service a request names; throws MeshError NotFound saying what was looked up. */

@@ -21,6 +21,7 @@ import { ConnectTunnels } from "../bridge/connect-tunnel.ts";
 import { HttpBridge } from "../bridge/http-bridge.ts";
 import type { ConversionOptions } from "../convert/conversion-options.ts";
 import { HttpFront } from "../http/front.ts";
+import { resolveSidecarLimits } from "../http/limits.ts";
 import type { FrontRequest } from "../http/proxy.ts";
 import { createProxyHandler, InFlight } from "../http/proxy.ts";
 import type { UnderscoreAction } from "../http/request-checks.ts";
@@ -298,7 +299,7 @@ export class Sidecar {
       host: at.host,
       port: at.port,
       front,
-      sniffMs: this.#options.sniffMs,
+      sniffMs: (socket: Socket) => this.#sniffWait(socket),
       stats: this.stats,
       streams,
       limits: this.#options.limits?.listeners,
@@ -336,6 +337,19 @@ export class Sidecar {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * A transparent connection dialled to a port that only client-first protocols use in the mesh
+   * is never server-first: wait for its bytes as long as for a request head, so a client slowed
+   * by a busy machine is not mistaken for opaque TCP (and cut when that has nowhere to go).
+   */
+  #sniffWait(socket: Socket): number {
+    const o = this.#options;
+    if (!o.transparent) return o.sniffMs;
+    const original = (socket as Marked)[ORIGINAL] ?? this.#recordOriginal(socket as Marked);
+    if (!original || !this.#resolver.clientFirstPort(original.port)) return o.sniffMs;
+    return Math.max(o.sniffMs, resolveSidecarLimits(o.limits?.listeners).headersTimeoutMs);
   }
 
   /** TLS and opaque TCP on the outbound port: passed through to the original destination. */
