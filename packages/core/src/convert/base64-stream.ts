@@ -1,5 +1,6 @@
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire";
 import { Code } from "@connectrpc/connect";
+import { concatBytes } from "./byte-queue.ts";
 import { ConvertError } from "./wire-error.ts";
 
 /**
@@ -45,16 +46,7 @@ function decodeQuanta(text: string): Uint8Array {
     }
   }
   if (from < text.length) parts.push(decodeSegment(text.slice(from)));
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function decodeSegment(segment: string): Uint8Array {

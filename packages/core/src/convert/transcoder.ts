@@ -64,12 +64,21 @@ export interface TranscoderOptions {
 export interface Transcoder {
   readonly bindings: readonly HttpBinding[];
   match(httpMethod: string, path: string): TranscodeMatch | undefined;
-  /** Builds the RPC request; throws ConvertError (400/415) naming the parameter or field at fault. */
+  /**
+   * Throws ConvertError when no request to this binding can be served whatever its body: 501
+   * for a streaming method, 415 for a compressed body. Callers check before reading the body.
+   */
+  refuseUnservable(match: TranscodeMatch, contentEncoding: string | null | undefined): void;
+  /**
+   * Builds the RPC request; throws ConvertError naming what is at fault: 400 a parameter or
+   * field, 415 a body not JSON, and what refuseUnservable throws.
+   */
   decodeRequest(
     match: TranscodeMatch,
     query: string | URLSearchParams,
     body: Uint8Array | undefined,
     contentType: string | null | undefined,
+    contentEncoding?: string | null,
   ): Message;
   encodeResponse(match: TranscodeMatch, message: Message): TranscodedResponse;
   encodeError(code: Code, message: string, details?: readonly ErrorDetail[]): TranscodedResponse;
@@ -144,7 +153,10 @@ export function createTranscoder(
       return { method: m, rpcPath: `/${m.parent.typeName}/${m.name}`, binding, vars, invalid };
     },
 
-    decodeRequest(match, query, body, contentType) {
+    refuseUnservable,
+
+    decodeRequest(match, query, body, contentType, contentEncoding) {
+      refuseUnservable(match, contentEncoding);
       if (match.invalid) throw badRequest(match.invalid);
       const { binding } = match;
       const input = binding.method.input;
@@ -378,4 +390,23 @@ function decodeVariable(raw: string, multiSegment: boolean): string | undefined 
 
 function badRequest(message: string, cause?: unknown): ConvertError {
   return new ConvertError(Code.InvalidArgument, 400, message, { cause });
+}
+
+/** What no REST request to this binding can be served with, whatever its content. */
+function refuseUnservable(match: TranscodeMatch, contentEncoding: string | null | undefined): void {
+  const { method, binding } = match;
+  if (method.methodKind !== "unary") {
+    throw new ConvertError(
+      Code.Unimplemented,
+      501,
+      `${binding.httpMethod} ${binding.template.template} is bound to ${match.rpcPath}, a ${method.methodKind.replace("_", "-")} method; REST transcoding serves unary methods only`,
+    );
+  }
+  if (contentEncoding && contentEncoding !== "identity") {
+    throw new ConvertError(
+      Code.InvalidArgument,
+      415,
+      `content-encoding "${contentEncoding}" is not supported on REST requests; send the body uncompressed`,
+    );
+  }
 }

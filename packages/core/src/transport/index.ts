@@ -50,7 +50,7 @@ export {
   ListenerGuard,
   processAdmission,
   type Refusal,
-} from "./limits/index.ts";
+} from "./limits/admission.ts";
 export { MESH_INBOUND_PORT } from "./listen.ts";
 export {
   defaultMemoryNetwork,
@@ -67,7 +67,7 @@ export {
   type OverloadThresholds,
   type ReadHeap,
   readV8Heap,
-} from "./overload/index.ts";
+} from "./overload/overload-monitor.ts";
 export {
   ConnectionPool,
   type KeepaliveOptions,

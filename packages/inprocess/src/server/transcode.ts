@@ -164,21 +164,7 @@ async function callHandler(
 ): Promise<TranscodedResponse> {
   const { stream, match, route, transcoder, query } = body;
   const { method } = match;
-  if (method.methodKind !== "unary") {
-    throw new ConvertError(
-      Code.Unimplemented,
-      501,
-      `${match.binding.httpMethod} ${match.binding.template.template} is bound to ${match.rpcPath}, a ${method.methodKind.replace("_", "-")} method; REST transcoding serves unary methods only`,
-    );
-  }
-  const encoding = header.get("content-encoding");
-  if (encoding && encoding !== "identity") {
-    throw new ConvertError(
-      Code.InvalidArgument,
-      415,
-      `content-encoding "${encoding}" is not supported on REST requests; send the body uncompressed`,
-    );
-  }
+  transcoder.refuseUnservable(match, header.get("content-encoding"));
   const raw = await readAllBytes(stream, MAX_REST_BODY_BYTES, header.get("content-length")).catch(
     (err: unknown) => {
       const e = ConnectError.from(err);

@@ -86,14 +86,7 @@ export async function grpcBody(
       const { transcoder } = ctx;
       const match = plan.match;
       if (!transcoder || !match) throw new Error("a REST plan without its binding");
-      const encoding = incoming["content-encoding"];
-      if (encoding && encoding !== "identity") {
-        throw new ConvertError(
-          Code.InvalidArgument,
-          415,
-          `content-encoding "${encoding}" is not supported on REST requests; send the body uncompressed`,
-        );
-      }
+      transcoder.refuseUnservable(match, incoming["content-encoding"]);
       const raw = await readAll(
         body,
         ctx.maxBodyBytes,

@@ -1,7 +1,5 @@
 import http from "node:http";
 import net from "node:net";
-// Core's limits are not on @weft/core/transport's barrel yet: the lead adds
-// `export * from "./limits/index.ts"` and `"./overload/index.ts"`; these imports then move there.
 import { Admission, type HeapReading, OverloadMonitor } from "@weft/core/transport";
 import { Stats } from "../../src/admin/stats.ts";
 import { HttpFront } from "../../src/http/front.ts";
