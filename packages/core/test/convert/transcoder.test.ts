@@ -233,6 +233,15 @@ describe("REST/JSON transcoding against a gRPC backend", () => {
     );
   });
 
+  it("refuses a compressed REST body (415) before reading it, in decodeRequest too", () => {
+    const match = transcoder.match("GET", "/v1/shelves/1/books/2");
+    if (!match) throw new Error("no match");
+    const refusal = 'content-encoding "gzip" is not supported on REST requests; send the body uncompressed';
+    expect(() => transcoder.refuseUnservable(match, "gzip")).toThrow(refusal);
+    expect(() => transcoder.decodeRequest(match, "", undefined, null, "gzip")).toThrow(refusal);
+    expect(() => transcoder.refuseUnservable(match, "identity")).not.toThrow();
+  });
+
   it("leaves unannotated methods and unknown routes unmatched", () => {
     expect(transcoder.bindings.some((b) => b.method.name === "Internal")).toBe(false);
     expect(transcoder.bindings).toHaveLength(15);
