@@ -70,8 +70,20 @@ spec:
 
 const OK: MeshResponse = settledResponse({ status: 200, headers: { "content-type": "application/grpc" } });
 const OK_PROMISE = Promise.resolve(OK);
-/** The terminal: a transport that answers at once. */
-const send: Handler = () => OK_PROMISE;
+/**
+ * The terminal: a transport that answers at once. It watches the call's cancellation while
+ * the exchange lasts, as the mesh transports do (CallWatch), so what it costs to be told of
+ * the caller going away or a policy giving up (one listener on the caller's signal) is
+ * counted on both sides.
+ */
+const unwatched = (): void => {};
+const send: Handler = (c) => {
+  const cancellation = c.cancellation;
+  if (cancellation.aborted) return Promise.reject(cancellation.reason);
+  cancellation.onAbort(unwatched);
+  cancellation.offAbort(unwatched);
+  return OK_PROMISE;
+};
 
 function call(): MeshCall {
   return newCall({
@@ -82,6 +94,8 @@ function call(): MeshCall {
     method: "shop.v1.OrderService/GetOrder",
     headers: { "content-type": "application/grpc", te: "trailers" },
     idempotent: true,
+    // The caller's signal, as the in-process client gives every call one.
+    signal: new AbortController().signal,
   });
 }
 

@@ -5,13 +5,15 @@ export type {
   CallKind,
   CallOutcome,
   EndpointRef,
+  ForkCall,
   MeshCall,
   MeshResponse,
   NewCall,
   PeerIdentity,
   Place,
 } from "./call/call.ts";
-export { forkCall, newCall, settledResponse } from "./call/call.ts";
+export { forkCall, newCall, settledResponse, whenSettled } from "./call/call.ts";
+export { type AbortWatch, Cancellation, type Canceller, watchAbort } from "./call/cancellation.ts";
 export { compose, type Handler, type Interceptor, type Step, terminalStep } from "./chain/chain.ts";
 export {
   createPlugin,

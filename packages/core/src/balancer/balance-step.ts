@@ -1,6 +1,6 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
+import { type CallOutcome, type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
 import { rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import type { EndpointDirectory } from "../endpoints/directory.ts";
@@ -84,8 +84,9 @@ export function balancePlugin(deps: BalanceStepDeps): PluginDefinition<BalancerO
         }
         const view = set.view(policy);
         const clock = set.clock;
-        // One read of the clock serves the pick (latency decay) and the start of the call.
-        const start = clock.now();
+        // The attempt's start (when the chain runs on the set's clock) serves the pick
+        // (latency decay) and the start of the latency measured.
+        const start = clock === ctx.clock && call.startedAt !== undefined ? call.startedAt : clock.now();
         const ep = pickAvoidingFailed(balancerOf(set), call, view, start);
         if (!ep) return Promise.reject(noEndpointError(call.service, view, provenance));
 
@@ -116,7 +117,7 @@ export function balancePlugin(deps: BalanceStepDeps): PluginDefinition<BalancerO
             const failed = isOutcome(outcome) ? endpointFailed(outcome) : endpointFailedError(outcome);
             set.onEnd(ep, latency, !failed, end);
           };
-          response.settled.then(settle, settle);
+          whenSettled(response, settle, settle);
           return response;
         }, failed);
       });

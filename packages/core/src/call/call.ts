@@ -1,4 +1,5 @@
 import type { Code } from "@connectrpc/connect";
+import { Cancellation } from "./cancellation.ts";
 import { MeshHeaders } from "./mesh-headers.ts";
 
 /** What kind of traffic a call is. */
@@ -74,7 +75,18 @@ export interface MeshCall {
   endpoint: EndpointRef | undefined;
   /** 1 for the first attempt. */
   attempt: number;
-  /** Aborted when the caller goes away or a policy gives up on this attempt. */
+  /**
+   * When the call entered the chain (for an attempt: when the attempt began), on the
+   * chain's clock; undefined when no one stamped it (a chain composed without a clock).
+   * Steps that need the time at entry read it here: a clock read costs a tenth of a step.
+   */
+  startedAt: number | undefined;
+  /**
+   * Cancelled when the caller goes away or a policy gives up on this attempt. Steps that
+   * may give up on their own take a `child()`, abort it, and `release()` it when done.
+   */
+  readonly cancellation: Cancellation;
+  /** `cancellation.signal`: an AbortSignal for transports and APIs that take one, made on first read. */
   readonly signal: AbortSignal;
   readonly body: CallBody;
   /** Per-call state of plugins, keyed by a symbol or a name the plugin owns. */
@@ -103,6 +115,24 @@ export interface MeshResponse {
   readonly body: unknown;
   readonly endpoint?: EndpointRef;
   readonly settled: Promise<CallOutcome>;
+  /**
+   * The outcome, when the head already completes the response (a buffered unary answer, an
+   * error made into a response); `settled` must resolve to the same. Steps that watch for
+   * the end use `whenSettled`, which reads it at once instead of waiting a promise turn on
+   * `settled` per step.
+   */
+  readonly outcome?: CallOutcome;
+}
+
+/** Calls `onOutcome` once the response has settled: at once when its outcome came with the head. */
+export function whenSettled(
+  response: MeshResponse,
+  onOutcome: (outcome: CallOutcome) => void,
+  onError: (err: unknown) => void,
+): void {
+  const outcome = response.outcome;
+  if (outcome !== undefined) onOutcome(outcome);
+  else response.settled.then(onOutcome, onError);
 }
 
 export interface NewCall {
@@ -114,52 +144,170 @@ export interface NewCall {
   path?: string;
   httpMethod?: string;
   headers?: ConstructorParameters<typeof Headers>[0];
+  /**
+   * Take `headers` (a Headers made for this one request, read by nobody else) as the
+   * call's own instead of copying them: a copy costs as much as the rest of a call's set-up.
+   */
+  ownHeaders?: boolean;
   deadline?: number;
   idempotent?: boolean;
   source?: PeerIdentity;
   destination?: PeerIdentity;
+  /** The caller's signal; the call's cancellation follows it. */
   signal?: AbortSignal;
   body?: CallBody;
+  /** When the call began on the chain's clock; a chain composed with a clock stamps it on entry. */
+  startedAt?: number;
+}
+
+/**
+ * The MeshCall of newCall and forkCall: a class so that every call has one shape and
+ * `signal` can be made only when read (an AbortController per call is a third of what a
+ * call costs the chain, and most steps never look at it).
+ */
+class Call implements MeshCall {
+  readonly kind: CallKind;
+  readonly place: Place;
+  service: string;
+  namespace: string;
+  readonly method: string;
+  readonly path: string;
+  readonly httpMethod: string;
+  readonly headers: Headers;
+  deadline: number | undefined;
+  readonly idempotent: boolean;
+  source: PeerIdentity | undefined;
+  destination: PeerIdentity | undefined;
+  route: string | undefined;
+  endpoint: EndpointRef | undefined;
+  attempt: number;
+  startedAt: number | undefined;
+  readonly cancellation: Cancellation;
+  readonly body: CallBody;
+  readonly attributes: Map<string | symbol, unknown>;
+
+  constructor(
+    kind: CallKind,
+    place: Place,
+    service: string,
+    namespace: string,
+    method: string,
+    path: string,
+    httpMethod: string,
+    headers: Headers,
+    deadline: number | undefined,
+    idempotent: boolean,
+    source: PeerIdentity | undefined,
+    destination: PeerIdentity | undefined,
+    route: string | undefined,
+    endpoint: EndpointRef | undefined,
+    attempt: number,
+    startedAt: number | undefined,
+    cancellation: Cancellation,
+    body: CallBody,
+    attributes: Map<string | symbol, unknown>,
+  ) {
+    this.kind = kind;
+    this.place = place;
+    this.service = service;
+    this.namespace = namespace;
+    this.method = method;
+    this.path = path;
+    this.httpMethod = httpMethod;
+    this.headers = headers;
+    this.deadline = deadline;
+    this.idempotent = idempotent;
+    this.source = source;
+    this.destination = destination;
+    this.route = route;
+    this.endpoint = endpoint;
+    this.attempt = attempt;
+    this.startedAt = startedAt;
+    this.cancellation = cancellation;
+    this.body = body;
+    this.attributes = attributes;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
 }
 
 /** Makes a call with the defaults a data plane would fill in. */
 export function newCall(init: NewCall): MeshCall {
   const method = init.method ?? "";
-  return {
-    kind: init.kind,
-    place: init.place,
-    service: init.service,
-    namespace: init.namespace ?? "default",
+  const headers =
+    init.ownHeaders === true && (init.headers instanceof MeshHeaders || init.headers instanceof Headers)
+      ? init.headers
+      : new MeshHeaders(init.headers);
+  return new Call(
+    init.kind,
+    init.place,
+    init.service,
+    init.namespace ?? "default",
     method,
-    path: init.path ?? (method ? `/${method}` : ""),
-    httpMethod: init.httpMethod ?? (init.kind === "tcp" || init.kind === "udp" ? "CONNECT" : "POST"),
-    headers: new MeshHeaders(init.headers),
-    deadline: init.deadline,
-    idempotent: init.idempotent ?? false,
-    source: init.source,
-    destination: init.destination,
-    route: undefined,
-    endpoint: undefined,
-    attempt: 1,
-    signal: init.signal ?? new AbortController().signal,
-    body: init.body ?? { replayable: true, value: undefined },
-    attributes: new Map(),
-  };
+    init.path ?? (method ? `/${method}` : ""),
+    init.httpMethod ?? (init.kind === "tcp" || init.kind === "udp" ? "CONNECT" : "POST"),
+    headers,
+    init.deadline,
+    init.idempotent ?? false,
+    init.source,
+    init.destination,
+    undefined,
+    undefined,
+    1,
+    init.startedAt,
+    Cancellation.follow(init.signal),
+    init.body ?? { replayable: true, value: undefined },
+    new Map(),
+  );
+}
+
+export interface ForkCall {
+  /** The attempt number of the copy; the call's by default. */
+  attempt?: number;
+  /** The copy's cancellation (usually a `child()` of the call's); the call's by default. */
+  cancellation?: Cancellation;
+  /** A caller's signal the copy follows instead (a new root). */
+  signal?: AbortSignal;
+  /** The copy's deadline; the call's by default. */
+  deadline?: number;
+  /** Share the call's headers instead of copying them (the copy is the only one that will write them). */
+  shareHeaders?: boolean;
+  /** When the copy (an attempt) began, on the chain's clock; the call's by default. */
+  startedAt?: number;
 }
 
 /**
- * A copy of a call for one attempt: its own signal, endpoint and attempt number, the
- * same attributes (so plugins see the whole call) and a copy of the headers (so a step
- * may set attempt-specific headers without touching other attempts).
+ * A copy of a call for one attempt (or one bounded stretch of it): its own cancellation,
+ * deadline and attempt number, no endpoint yet, the same attributes (so plugins see the
+ * whole call) and a copy of the headers (so a step may set attempt-specific headers
+ * without touching other attempts) unless told to share them.
  */
-export function forkCall(call: MeshCall, init: { attempt?: number; signal?: AbortSignal } = {}): MeshCall {
-  return {
-    ...call,
-    headers: new MeshHeaders(call.headers),
-    attempt: init.attempt ?? call.attempt,
-    signal: init.signal ?? call.signal,
-    endpoint: undefined,
-  };
+export function forkCall(call: MeshCall, init: ForkCall = {}): MeshCall {
+  const cancellation =
+    init.cancellation ?? (init.signal !== undefined ? Cancellation.follow(init.signal) : call.cancellation);
+  return new Call(
+    call.kind,
+    call.place,
+    call.service,
+    call.namespace,
+    call.method,
+    call.path,
+    call.httpMethod,
+    init.shareHeaders === true ? call.headers : new MeshHeaders(call.headers),
+    init.deadline ?? call.deadline,
+    call.idempotent,
+    call.source,
+    call.destination,
+    call.route,
+    undefined,
+    init.attempt ?? call.attempt,
+    init.startedAt ?? call.startedAt,
+    cancellation,
+    call.body,
+    call.attributes,
+  );
 }
 
 /** A response that is complete as it stands (errors turned into responses, tests). */
@@ -170,12 +318,14 @@ export function settledResponse(init: {
   body?: unknown;
   endpoint?: EndpointRef;
 }): MeshResponse {
+  const outcome: CallOutcome = { code: init.code, status: init.status };
   return {
     status: init.status,
     headers: new MeshHeaders(init.headers),
     code: init.code,
     body: init.body,
     endpoint: init.endpoint,
-    settled: Promise.resolve({ code: init.code, status: init.status }),
+    settled: Promise.resolve(outcome),
+    outcome,
   };
 }

@@ -90,6 +90,14 @@ export class MeshHeaders implements Headers {
     this.#fields.set(key, v);
   }
 
+  /**
+   * `set` for a lowercase name and a value the mesh itself made (a deadline it encoded):
+   * nothing to validate, and this runs once per attempt.
+   */
+  setOwn(name: string, value: string): void {
+    this.#fields.set(name, value);
+  }
+
   get(name: string): string | null {
     const key = normalizeName(name);
     if (key === "set-cookie") return this.#cookies?.length ? this.#cookies.join(", ") : null;

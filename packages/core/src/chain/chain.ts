@@ -1,4 +1,5 @@
 import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
+import type { Clock } from "../clock/clock.ts";
 import { asMeshError, MeshError } from "../errors/mesh-error.ts";
 
 /** Sends a call on and resolves with the response head; throws MeshError on failure. */
@@ -31,9 +32,10 @@ export function rejectsWithMeshErrors<I extends Interceptor>(interceptor: I): I 
  * Composes steps around a terminal handler (the transport, or the application's handler on
  * the server side). The first step is the outermost. Anything but a MeshError thrown by a
  * step or the terminal becomes a MeshError naming that step, so a failure always says
- * where it came from.
+ * where it came from. With the chain's `clock`, each call is stamped with the time it
+ * entered (`call.startedAt`), which the steps read instead of the clock.
  */
-export function compose(place: Place, steps: readonly Step[], terminal: Step): Handler {
+export function compose(place: Place, steps: readonly Step[], terminal: Step, clock?: Clock): Handler {
   let handler = attribute(place, terminal.name, terminal.interceptor(unreachable));
   for (let i = steps.length - 1; i >= 0; i--) {
     const step = steps[i];
@@ -42,7 +44,12 @@ export function compose(place: Place, steps: readonly Step[], terminal: Step): H
       ? attributeThrows(place, step.name, step.interceptor(handler))
       : attribute(place, step.name, step.interceptor(handler));
   }
-  return handler;
+  if (clock === undefined) return handler;
+  const chain = handler;
+  return (call) => {
+    call.startedAt = clock.now();
+    return chain(call);
+  };
 }
 
 /** A terminal step from a plain handler. */

@@ -1,3 +1,5 @@
+import { type Canceller, watchAbort } from "../call/cancellation.ts";
+
 /** A timer handle as returned by a Clock. Opaque to callers. */
 export type TimerHandle = { readonly __timer: unique symbol } | object;
 
@@ -16,22 +18,23 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** Resolves after `ms` on `clock`, or rejects with the signal's reason once it aborts. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolves after `ms` on `clock`, or rejects with the canceller's reason once it aborts. */
+export function sleep(clock: Clock, ms: number, canceller?: Canceller): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
+    if (canceller?.aborted) {
+      reject(canceller.reason);
       return;
     }
-    const onAbort = () => {
-      clock.clearTimeout(handle);
-      reject(signal?.reason);
-    };
     const handle = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      unwatch?.();
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const unwatch =
+      canceller &&
+      watchAbort(canceller, (reason) => {
+        clock.clearTimeout(handle);
+        reject(reason);
+      });
   });
 }
 

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
+import { type MeshCall, type MeshResponse, type Place, whenSettled } from "../call/call.ts";
 import type { Handler, Interceptor } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { asMeshError, MeshError } from "../errors/mesh-error.ts";
@@ -57,7 +57,7 @@ function holding(limit: ConcurrencyLimit, next: Handler, call: MeshCall): Promis
   }
   return sent.then(
     (res) => {
-      res.settled.then(limit.release, limit.release);
+      whenSettled(res, limit.release, limit.release);
       return res;
     },
     (err: unknown) => {

@@ -1,3 +1,5 @@
+import { MeshHeaders } from "../call/mesh-headers.ts";
+
 /**
  * The two ways a deadline travels on the wire: gRPC's `grpc-timeout` and the Connect
  * protocol's `connect-timeout-ms`. Both carry time remaining, never an absolute time.
@@ -91,8 +93,15 @@ export function deadlineFromHeaders(headers: Headers, now: number): number | und
 
 /** Writes the time remaining into both headers, so the next hop stops when the caller does. */
 export function writeDeadlineHeaders(headers: Headers, remainingMs: number): void {
-  headers.set(GRPC_TIMEOUT_HEADER, encodeGrpcTimeout(remainingMs));
-  headers.set(CONNECT_TIMEOUT_HEADER, encodeConnectTimeout(remainingMs));
+  const grpc = encodeGrpcTimeout(remainingMs);
+  const connect = encodeConnectTimeout(remainingMs);
+  if (headers instanceof MeshHeaders) {
+    headers.setOwn(GRPC_TIMEOUT_HEADER, grpc);
+    headers.setOwn(CONNECT_TIMEOUT_HEADER, connect);
+    return;
+  }
+  headers.set(GRPC_TIMEOUT_HEADER, grpc);
+  headers.set(CONNECT_TIMEOUT_HEADER, connect);
 }
 
 /**

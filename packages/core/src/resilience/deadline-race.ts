@@ -1,38 +1,44 @@
 import { Code } from "@connectrpc/connect";
-import type { MeshCall, MeshResponse } from "../call/call.ts";
+import { type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
 import type { Handler } from "../chain/chain.ts";
 import type { Clock } from "../clock/clock.ts";
 import { MeshError } from "../errors/mesh-error.ts";
-import { deadlineTimers } from "./deadline-timers.ts";
-import type { LinkedAbort } from "./linked-abort.ts";
+import type { DeadlineTimers } from "./deadline-timers.ts";
 
 /**
- * Runs `next(call)` against a timer of `ms`: when it fires first, `link` (whose signal the
- * call carries) is aborted with `expire()`'s error and the promise rejects with it. Once a
- * response head is in, the timer still runs until the response settles, so a stream that
- * outlives its deadline is cut through the signal.
+ * Runs `next(call)` against a timer of `ms`: when it fires first, the call's cancellation
+ * (a child this step owns) is aborted with `expire()`'s error and the promise rejects with
+ * it. Once a response head is in, the timer still runs until the response settles, so a
+ * stream that outlives its deadline is cut through the cancellation, which is released
+ * once the response has settled. `now` is the clock's time `ms` counts from.
  */
 export function raceTimer(
   clock: Clock,
+  timers: DeadlineTimers,
   next: Handler,
   call: MeshCall,
-  link: LinkedAbort,
   ms: number,
+  now: number,
   expire: () => MeshError,
 ): Promise<MeshResponse> {
   return new Promise<MeshResponse>((resolve, reject) => {
     let answered = false;
-    const timer = deadlineTimers(clock).start(ms, () => {
-      const err = expire();
-      link.abort(err);
-      if (!answered) {
-        answered = true;
-        reject(err);
-      }
-    });
+    const cancellation = call.cancellation;
+    const timer = timers.start(
+      ms,
+      () => {
+        const err = expire();
+        cancellation.abort(err);
+        if (!answered) {
+          answered = true;
+          reject(err);
+        }
+      },
+      now,
+    );
     const release = () => {
       timer.cancel();
-      link.unlink();
+      cancellation.release();
     };
     let sent: Promise<MeshResponse>;
     try {
@@ -44,7 +50,7 @@ export function raceTimer(
       (res) => {
         if (answered) return;
         answered = true;
-        res.settled.then(release, release);
+        whenSettled(res, release, release);
         resolve(res);
       },
       (err: unknown) => {

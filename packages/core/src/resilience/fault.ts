@@ -67,7 +67,7 @@ export function faultInterceptor(options: FaultOptions, ctx: PluginContext): Int
       const delayed = delayShare > 0 && random() < delayShare;
       const aborted = abortShare > 0 && random() < abortShare;
       if (!delayed) return aborted ? abort(call) : next(call);
-      return sleep(clock, delayMs, call.signal).then(
+      return sleep(clock, delayMs, call.cancellation).then(
         () => (aborted ? abort(call) : next(call)),
         (reason: unknown) => {
           throw asMeshError(reason, { place, plugin: "fault", policy: call.route ?? "" });

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import { forkCall, type MeshCall, type MeshResponse, type Place } from "../call/call.ts";
+import { forkCall, type MeshCall, type MeshResponse, type Place, whenSettled } from "../call/call.ts";
+import type { Cancellation } from "../call/cancellation.ts";
 import type { Handler, Interceptor } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import type { Clock, TimerHandle } from "../clock/clock.ts";
@@ -9,7 +10,6 @@ import { RETRY_BUDGET_EXHAUSTED, RETRY_COUNT } from "./attributes.ts";
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
 import { msFromDuration } from "./duration.ts";
 import { LastFailure } from "./last-failure.ts";
-import { LinkedAbort } from "./linked-abort.ts";
 import { policyFromJson } from "./plugin-options.ts";
 import { PerService, type ResilienceState, sharedResilienceState } from "./resilience-state.ts";
 import type { RetryBudgetOptions, RetryBudgetWindow } from "./retry-budget.ts";
@@ -84,7 +84,7 @@ class Hedge {
   readonly #next: Handler;
   readonly #budget: RetryBudgetWindow | undefined;
   /** Links of the attempts in flight, by attempt number - 1; undefined once answered. */
-  readonly #links: (LinkedAbort | undefined)[] = [];
+  readonly #links: (Cancellation | undefined)[] = [];
   readonly #failure: LastFailure;
   #resolve!: (res: MeshResponse) => void;
   #reject!: (err: unknown) => void;
@@ -110,14 +110,13 @@ class Hedge {
   #launch(): void {
     const call = this.#call;
     const attempt = this.#links.length + 1;
-    const link = new LinkedAbort(call.signal);
+    const link = call.cancellation.child();
     this.#links.push(link);
     this.#inFlight++;
     if (attempt > 1) call.attributes.set(RETRY_COUNT, attempt - 1);
-    const attemptCall = forkCall(call, { attempt, signal: link.signal });
-    if (call.deadline !== undefined) {
-      writeDeadlineHeaders(attemptCall.headers, call.deadline - this.#config.clock.now());
-    }
+    const now = attempt === 1 ? (call.startedAt ?? this.#config.clock.now()) : this.#config.clock.now();
+    const attemptCall = forkCall(call, { attempt, cancellation: link, startedAt: now });
+    if (call.deadline !== undefined) writeDeadlineHeaders(attemptCall.headers, call.deadline - now);
     if (attempt < this.#config.maxAttempts) {
       this.#timer = this.#config.clock.setTimeout(this.#onDelay, this.#config.delayMs);
     }
@@ -134,7 +133,7 @@ class Hedge {
 
   /** Starts another attempt if attempts, the caller and the budget allow. */
   #tryLaunch(): boolean {
-    if (this.#links.length >= this.#config.maxAttempts || this.#call.signal.aborted) return false;
+    if (this.#links.length >= this.#config.maxAttempts || this.#call.cancellation.aborted) return false;
     if (this.#budget && !this.#budget.tryRetry()) {
       this.#budgetNote = this.#budget.describe();
       this.#call.attributes.set(RETRY_BUDGET_EXHAUSTED, this.#budgetNote);
@@ -144,7 +143,7 @@ class Hedge {
     return true;
   }
 
-  #answered(attempt: number, link: LinkedAbort, res: MeshResponse): void {
+  #answered(attempt: number, link: Cancellation, res: MeshResponse): void {
     this.#landed(attempt);
     if (this.#done) return;
     if (this.#config.conditions?.response(res)) {
@@ -154,13 +153,13 @@ class Hedge {
     }
     this.#finish(attempt);
     this.#failure.drop();
-    res.settled.then(link.unlinkLater, link.unlinkLater);
+    whenSettled(res, link.releaseLater, link.releaseLater);
     this.#resolve(res);
   }
 
-  #failed(attempt: number, link: LinkedAbort, err: unknown): void {
+  #failed(attempt: number, link: Cancellation, err: unknown): void {
     this.#landed(attempt);
-    link.unlink();
+    link.release();
     if (this.#done) return;
     const e = asMeshError(err, {
       place: this.#config.place,

@@ -1,16 +1,16 @@
 import { Code } from "@connectrpc/connect";
-import type { MeshResponse, Place } from "../call/call.ts";
+import { type MeshResponse, type Place, whenSettled } from "../call/call.ts";
+import type { Cancellation } from "../call/cancellation.ts";
 import { MeshError } from "../errors/mesh-error.ts";
-import type { LinkedAbort } from "./linked-abort.ts";
 
 /**
  * The last failure of a call that may be retried: an exception, or a response with a
- * failure status together with its attempt's link (kept until it is returned or dropped).
+ * failure status together with its attempt's cancellation (kept until it is returned or dropped).
  */
 export class LastFailure {
   error: MeshError | undefined = undefined;
   response: MeshResponse | undefined = undefined;
-  #link: LinkedAbort | undefined = undefined;
+  #attempt: Cancellation | undefined = undefined;
   readonly #place: Place;
   readonly #plugin: string;
 
@@ -24,10 +24,10 @@ export class LastFailure {
     this.error = error;
   }
 
-  answeredWith(response: MeshResponse, link: LinkedAbort): void {
+  answeredWith(response: MeshResponse, attempt: Cancellation): void {
     this.drop();
     this.response = response;
-    this.#link = link;
+    this.#attempt = attempt;
   }
 
   /** True when the request provably never reached a server. */
@@ -37,14 +37,14 @@ export class LastFailure {
 
   /** Forgets the failure; a failure response's stream is cancelled, as nobody will read it. */
   drop(): void {
-    this.#link?.abort(
+    this.#attempt?.abort(
       new MeshError(Code.Canceled, "failure response superseded by another attempt", {
         place: this.#place,
         plugin: this.#plugin,
         policy: "",
       }),
     );
-    this.#link = undefined;
+    this.#attempt = undefined;
     this.error = undefined;
     this.response = undefined;
   }
@@ -56,8 +56,8 @@ export class LastFailure {
   giveUp(budgetNote: string | undefined): MeshResponse {
     const res = this.response;
     if (res) {
-      const link = this.#link;
-      if (link) res.settled.then(link.unlinkLater, link.unlinkLater);
+      const attempt = this.#attempt;
+      if (attempt) whenSettled(res, attempt.releaseLater, attempt.releaseLater);
       return res;
     }
     const e = this.error;

@@ -1,11 +1,11 @@
 import { Code } from "@connectrpc/connect";
-import type { MeshCall, MeshResponse } from "../call/call.ts";
+import { forkCall, type MeshCall, type MeshResponse } from "../call/call.ts";
 import type { Handler, Interceptor } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
 import { raceTimer } from "./deadline-race.ts";
-import { LinkedAbort } from "./linked-abort.ts";
+import { deadlineTimers } from "./deadline-timers.ts";
 import { PER_TRY_TIMEOUT_PLUGIN } from "./retry-on.ts";
 import { formatMs } from "./timeout.ts";
 
@@ -23,17 +23,18 @@ export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: Plu
   const perTryMs = options.perTryMs;
   if (!(perTryMs > 0)) throw new Error(`per-try timeout must be > 0 ms, got ${perTryMs}`);
   const { clock, place } = ctx;
+  const timers = deadlineTimers(clock);
   return (next: Handler): Handler =>
     (call: MeshCall): Promise<MeshResponse> => {
-      const now = clock.now();
+      const now = call.startedAt ?? clock.now();
       if (call.deadline !== undefined && call.deadline <= now + perTryMs) {
         writeDeadlineHeaders(call.headers, call.deadline - now);
         return next(call);
       }
       writeDeadlineHeaders(call.headers, perTryMs);
-      const link = new LinkedAbort(call.signal);
-      const attempt: MeshCall = { ...call, deadline: now + perTryMs, signal: link.signal };
-      return raceTimer(clock, next, attempt, link, perTryMs, () => {
+      const cancellation = call.cancellation.child();
+      const attempt = forkCall(call, { deadline: now + perTryMs, cancellation, shareHeaders: true });
+      return raceTimer(clock, timers, next, attempt, perTryMs, now, () => {
         return new MeshError(
           Code.DeadlineExceeded,
           `per-try timeout of ${formatMs(perTryMs)} exceeded on attempt ${call.attempt}`,

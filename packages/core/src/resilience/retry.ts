@@ -1,4 +1,4 @@
-import { forkCall, type MeshCall, type MeshResponse } from "../call/call.ts";
+import { forkCall, type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
 import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { sleep } from "../clock/clock.ts";
@@ -9,7 +9,6 @@ import { type BackoffOptions, backoffDelay, backoffOptionsFromProto, DEFAULT_BAC
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
 import { msFromDuration } from "./duration.ts";
 import { LastFailure } from "./last-failure.ts";
-import { CALL_LINK, LinkedAbort } from "./linked-abort.ts";
 import { policyFromJson } from "./plugin-options.ts";
 import { PerService, type ResilienceState, sharedResilienceState } from "./resilience-state.ts";
 import type { RetryBudgetOptions, RetryBudgetWindow } from "./retry-budget.ts";
@@ -46,8 +45,8 @@ export function retryOptionsFromProto(policy: RetryPolicy): RetryOptions {
 }
 
 /**
- * Retries failed attempts: each attempt is a fork of the call with its own AbortController
- * linked to the caller's signal, separated by exponential backoff with full jitter on the
+ * Retries failed attempts: each attempt is a fork of the call with its own child of the
+ * call's cancellation, separated by exponential backoff with full jitter on the
  * injected clock, within the attempts, the retry budget of the destination service and the
  * call's deadline. A call that is not idempotent is retried only when the failure proves
  * the request never left (or the policy says so); a body that cannot be replayed never is.
@@ -78,21 +77,21 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
     const mayResend = call.idempotent || retryNonIdempotent;
     for (let attempt = failed; ; attempt++) {
       if (attempt > failed) {
-        const link = new LinkedAbort(call.signal, call.attributes.get(CALL_LINK) as LinkedAbort | undefined);
-        const attemptCall = forkCall(call, { attempt, signal: link.signal });
-        if (call.deadline !== undefined)
-          writeDeadlineHeaders(attemptCall.headers, call.deadline - clock.now());
+        const link = call.cancellation.child();
+        const now = clock.now();
+        const attemptCall = forkCall(call, { attempt, cancellation: link, startedAt: now });
+        if (call.deadline !== undefined) writeDeadlineHeaders(attemptCall.headers, call.deadline - now);
         call.attributes.set(RETRY_COUNT, attempt - 1);
         try {
           const res = await next(attemptCall);
           if (!conditions.response(res)) {
             failure.drop();
-            res.settled.then(link.unlinkLater, link.unlinkLater);
+            whenSettled(res, link.releaseLater, link.releaseLater);
             return res;
           }
           failure.answeredWith(res, link);
         } catch (err) {
-          link.unlink();
+          link.release();
           const e = asMeshError(err, { place, plugin: "retry", policy: call.route ?? "" });
           if (!conditions.error(e)) {
             failure.drop();
@@ -104,9 +103,9 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
 
       if (attempt >= attempts) return failure.giveUp(undefined);
       if (!mayResend && !failure.neverSent) return failure.giveUp(undefined);
-      if (call.signal.aborted) {
+      if (call.cancellation.aborted) {
         failure.drop();
-        throw asMeshError(call.signal.reason, { place, plugin: "retry", policy: call.route ?? "" });
+        throw asMeshError(call.cancellation.reason, { place, plugin: "retry", policy: call.route ?? "" });
       }
       const delay = backoffDelay(attempt, backoff, random);
       // A retry that cannot start before the deadline would only turn the real failure
@@ -120,7 +119,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
       }
       if (delay <= 0) continue;
       try {
-        await sleep(clock, delay, call.signal);
+        await sleep(clock, delay, call.cancellation);
       } catch (reason) {
         failure.drop();
         throw asMeshError(reason, { place, plugin: "retry", policy: call.route ?? "" });
@@ -131,18 +130,18 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
   return rejectsWithMeshErrors(
     (next: Handler): Handler =>
       (call: MeshCall): Promise<MeshResponse> => {
+        const now = call.startedAt ?? clock.now();
         if (attempts === 1 || !call.body.replayable) {
-          if (call.deadline !== undefined) writeDeadlineHeaders(call.headers, call.deadline - clock.now());
+          if (call.deadline !== undefined) writeDeadlineHeaders(call.headers, call.deadline - now);
           return next(call);
         }
-        const now = clock.now();
         const budget = budgets?.for(call);
         budget?.recordRequest(now);
         // The first attempt, without async machinery: most calls need no other. It shares
         // the call's headers instead of copying them (a microsecond): the steps inside
         // write only the deadline headers, which every later attempt rewrites on its copy.
-        const link = new LinkedAbort(call.signal, call.attributes.get(CALL_LINK) as LinkedAbort | undefined);
-        const first: MeshCall = { ...call, attempt: 1, signal: link.signal, endpoint: undefined };
+        const link = call.cancellation.child();
+        const first = forkCall(call, { attempt: 1, cancellation: link, shareHeaders: true });
         if (call.deadline !== undefined) writeDeadlineHeaders(first.headers, call.deadline - now);
         let sent: Promise<MeshResponse>;
         try {
@@ -153,7 +152,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
         return sent.then(
           (res) => {
             if (!conditions.response(res)) {
-              res.settled.then(link.unlinkLater, link.unlinkLater);
+              whenSettled(res, link.releaseLater, link.releaseLater);
               return res;
             }
             const failure = new LastFailure(place, "retry");
@@ -161,7 +160,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
             return retryAfter(next, call, budget, failure, 1);
           },
           (err: unknown) => {
-            link.unlink();
+            link.release();
             const e = asMeshError(err, { place, plugin: "retry", policy: call.route ?? "" });
             if (!conditions.error(e)) throw e;
             const failure = new LastFailure(place, "retry");

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
+import { forkCall, type MeshCall, type MeshResponse, type Place } from "../call/call.ts";
 import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -8,8 +8,8 @@ import { type TimeoutPolicy, TimeoutPolicySchema } from "../gen/weft/v1/policy_p
 import { attemptsStarted } from "./attributes.ts";
 import { deadlineFromHeaders, writeDeadlineHeaders } from "./deadline-headers.ts";
 import { raceTimer } from "./deadline-race.ts";
+import { type DeadlineTimers, deadlineTimers } from "./deadline-timers.ts";
 import { msFromDuration } from "./duration.ts";
-import { CALL_LINK, LinkedAbort } from "./linked-abort.ts";
 import { policyFromJson } from "./plugin-options.ts";
 
 export interface TimeoutOptions {
@@ -41,10 +41,11 @@ export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext):
   const requestMs = options.requestMs !== undefined && options.requestMs > 0 ? options.requestMs : undefined;
   const { clock, place } = ctx;
   const writeHeaders = options.attemptsWriteHeaders !== true;
+  const timers = deadlineTimers(clock);
   return rejectsWithMeshErrors(
     (next: Handler): Handler =>
       (call: MeshCall): Promise<MeshResponse> => {
-        const now = clock.now();
+        const now = call.startedAt ?? clock.now();
         let deadline = call.deadline;
         let source = "call";
         const sent = deadlineFromHeaders(call.headers, now);
@@ -57,13 +58,14 @@ export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext):
           source = "route";
         }
         if (deadline === undefined) return next(call);
-        return withDeadline(clock, place, next, call, deadline, now, source, writeHeaders);
+        return withDeadline(clock, timers, place, next, call, deadline, now, source, writeHeaders);
       },
   );
 }
 
 function withDeadline(
   clock: Clock,
+  timers: DeadlineTimers,
   place: Place,
   next: Handler,
   call: MeshCall,
@@ -88,11 +90,10 @@ function withDeadline(
       ),
     );
   }
-  const link = new LinkedAbort(call.signal);
-  const bounded: MeshCall = { ...call, deadline, signal: link.signal };
-  call.attributes.set(CALL_LINK, link);
+  const cancellation = call.cancellation.child();
+  const bounded = forkCall(call, { deadline, cancellation, shareHeaders: true });
   if (writeHeaders) writeDeadlineHeaders(bounded.headers, budget);
-  return raceTimer(clock, next, bounded, link, budget, expired);
+  return raceTimer(clock, timers, next, bounded, budget, now, expired);
 }
 
 function sourceName(source: string): string {

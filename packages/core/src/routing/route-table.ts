@@ -2,6 +2,7 @@ import type { MeshConfig } from "../gen/weft/v1/config_pb.js";
 import type { HeaderMatch, PathMatch, Route, RouteMatch } from "../gen/weft/v1/route_pb.js";
 import type { Service } from "../gen/weft/v1/service_pb.js";
 import { type EffectivePolicies, effectivePolicies } from "./policies.ts";
+import { ServiceKeyed } from "./service-keyed.ts";
 
 /** What routing decided for a call. */
 export interface RouteDecision {
@@ -47,8 +48,8 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 export class RouteTable {
   readonly #config: MeshConfig;
   readonly #services = new Map<string, Service>();
-  readonly #routes = new Map<string, CompiledRoute[]>();
-  readonly #defaults = new Map<string, RouteDecision>();
+  readonly #routes = new ServiceKeyed<CompiledRoute[]>();
+  readonly #defaults = new ServiceKeyed<RouteDecision>();
   readonly #byRpcService = new Map<string, Service>();
 
   constructor(config: MeshConfig) {
@@ -59,10 +60,9 @@ export class RouteTable {
     }
     const sorted = [...config.routes].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
     for (const route of sorted) {
-      const k = key(route.namespace, route.service);
-      const list = this.#routes.get(k) ?? [];
+      const list = this.#routes.get(route.namespace, route.service) ?? [];
       list.push(this.#compile(route));
-      this.#routes.set(k, list);
+      this.#routes.set(route.namespace, route.service, list);
     }
   }
 
@@ -82,17 +82,16 @@ export class RouteTable {
 
   /** The first route (by priority, then name) that matches; the service default otherwise. */
   match(call: RoutableCall, random: () => number = Math.random): RouteDecision {
-    const k = key(call.namespace, call.service);
-    const routes = this.#routes.get(k);
+    const routes = this.#routes.get(call.namespace, call.service);
     if (routes) {
       for (const r of routes) {
         if (r.matchers.length > 0 && !r.matchers.some((m) => m(call))) continue;
         return pickDestination(r, random);
       }
     }
-    let d = this.#defaults.get(k);
+    let d = this.#defaults.get(call.namespace, call.service);
     if (!d) {
-      const service = this.#services.get(k);
+      const service = this.#services.get(key(call.namespace, call.service));
       d = {
         routeName: "default",
         route: undefined,
@@ -100,7 +99,7 @@ export class RouteTable {
         destination: { service: call.service, namespace: call.namespace, subset: {} },
         policies: effectivePolicies(this.#config, service, undefined),
       };
-      this.#defaults.set(k, d);
+      this.#defaults.set(call.namespace, call.service, d);
     }
     return d;
   }

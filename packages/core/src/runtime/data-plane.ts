@@ -315,7 +315,7 @@ export class DataPlane {
       ...resilience.slice(split),
       balance,
     ];
-    return compose(ctx.place, steps, terminalStep("transport", this.#options.send));
+    return compose(ctx.place, steps, terminalStep("transport", this.#options.send), this.clock);
   }
 
   #inboundChain(v: Version, app: Handler): Handler {
@@ -330,7 +330,7 @@ export class DataPlane {
       ...resilience,
       ...this.#pluginSteps(v.plugins.get(`service:${this.namespace}/${this.service}`), ctx),
     ];
-    return compose(ctx.place, steps, terminalStep("application", app));
+    return compose(ctx.place, steps, terminalStep("application", app), this.clock);
   }
 
   #userSteps(v: Version, decision: RouteDecision, ctx: PluginContext): Plugin[] {

@@ -1,5 +1,5 @@
 import type { Code } from "@connectrpc/connect";
-import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
+import { type CallOutcome, type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
 import { definePlugin, type Logger } from "../chain/plugin.ts";
 import { ERROR_HEADER, MeshError } from "../errors/mesh-error.ts";
 import { attemptsOf } from "./attempts.ts";
@@ -111,7 +111,7 @@ export const accessLogPlugin = definePlugin<AccessLogOptions>({
     };
 
     return (next) => async (call) => {
-      const start = clock.now();
+      const start = call.startedAt ?? clock.now();
       let response: MeshResponse;
       try {
         response = await next(call);
@@ -119,7 +119,8 @@ export const accessLogPlugin = definePlugin<AccessLogOptions>({
         write(call, start, undefined, codeOfError(err), statusOfError(err), err);
         throw err;
       }
-      response.settled.then(
+      whenSettled(
+        response,
         (o: CallOutcome) => write(call, start, response, codeOfOutcome(o), o.status, o.error),
         (err: unknown) => write(call, start, response, codeOfError(err), statusOfError(err), err),
       );

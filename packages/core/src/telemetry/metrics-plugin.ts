@@ -1,5 +1,5 @@
 import type { Code } from "@connectrpc/connect";
-import type { MeshResponse } from "../call/call.ts";
+import { type MeshResponse, whenSettled } from "../call/call.ts";
 import { rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import { attemptsStarted } from "../resilience/attributes.ts";
@@ -38,7 +38,7 @@ export function metricsPlugin(metrics: MeshMetrics): PluginDefinition<MetricsPlu
       const localService = ctx.service || "unknown";
       // No async function: a step that only observes need not add a promise of its own.
       return rejectsWithMeshErrors((next) => (call) => {
-        const start = clock.now();
+        const start = call.startedAt ?? clock.now();
         // The caller: this service when sending; on receipt, the service account of the
         // certificate the caller presented (never a header, never an address).
         const peer = outbound ? localService : (call.source?.serviceAccount ?? "unknown");
@@ -67,7 +67,8 @@ export function metricsPlugin(metrics: MeshMetrics): PluginDefinition<MetricsPlu
           return Promise.reject(err);
         }
         return sent.then((response) => {
-          response.settled.then(
+          whenSettled(
+            response,
             (outcome) => finish(codeOfOutcome(outcome), outcome.status),
             (err: unknown) => finish(codeOfError(err), statusOfError(err)),
           );

@@ -3,6 +3,7 @@ import {
   type Context,
   context,
   isSpanContextValid,
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -13,7 +14,7 @@ import {
   type TracerProvider,
   trace,
 } from "@opentelemetry/api";
-import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
+import { type CallOutcome, type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
 import { type Handler, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
@@ -34,6 +35,8 @@ export interface TracingOptions {
 
 const TRACER_NAME = "@weft/core";
 const w3c = new W3CTraceContextPropagator();
+/** What a proxy provider delegates to before an SDK registers (the API's no-op provider). */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 /**
  * The `tracing` step: one span per call, CLIENT on the sending side and SERVER on the
@@ -68,7 +71,16 @@ export const tracingPlugin = definePlugin<TracingOptions>({
     const inbound = ctx.place === "server" || ctx.place === "sidecar-inbound";
     const spanOptions: SpanOptions = { kind: inbound ? SpanKind.SERVER : SpanKind.CLIENT };
     const place = ctx.place;
+    // The API's global provider is a proxy with the no-op provider behind it until an SDK
+    // registers one; until then every span is a non-recording one carrying its parent's
+    // context, which the headers already carry, so there is nothing to do.
+    const noSdk = (): boolean => {
+      if (options.tracerProvider !== undefined) return false;
+      const global = trace.getTracerProvider();
+      return global instanceof ProxyTracerProvider && global.getDelegate() === NOOP_PROVIDER;
+    };
     return rejectsWithMeshErrors((next: Handler) => (call: MeshCall) => {
+      if (noSdk()) return next(call);
       // A received call's parent is what came on the wire, never an unrelated active context.
       const parent = propagator.extract(
         inbound ? ROOT_CONTEXT : context.active(),
@@ -115,7 +127,8 @@ async function send(
     endSpan(span, recording, inbound, call, undefined, codeOfError(err), statusOfError(err), err);
     throw err;
   }
-  response.settled.then(
+  whenSettled(
+    response,
     (o: CallOutcome) =>
       endSpan(span, recording, inbound, call, response, codeOfOutcome(o), o.status, o.error),
     (err: unknown) =>

@@ -21,7 +21,7 @@ export function requestForCall(
     headers: call.headers,
     body: call.body.value as RequestBody | undefined,
     ...(extra.trailers ? { trailers: extra.trailers } : {}),
-    signal: call.signal,
+    signal: call.cancellation,
     deadline: call.deadline,
     expectedIdentity: endpoint.identity || call.destination?.spiffeId,
   });

@@ -1,11 +1,12 @@
 import { Code } from "@connectrpc/connect";
 import type { Place } from "../call/call.ts";
+import { type Canceller, watchAbort } from "../call/cancellation.ts";
 import type { Clock, TimerHandle } from "../clock/clock.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { provenance } from "./stream-errors.ts";
 
 /**
- * Watches a call's abort signal and deadline (absolute ms on the clock) and says once, with a
+ * Watches a call's cancellation (or an abort signal) and deadline (absolute ms on the clock) and says once, with a
  * MeshError, why the call must stop: Canceled or DeadlineExceeded.
  */
 export class CallWatch {
@@ -15,20 +16,19 @@ export class CallWatch {
   readonly #clock: Clock;
   readonly #place: Place;
   readonly #key: string;
-  readonly #signal: AbortSignal | undefined;
+  #unwatch: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #listeners: Array<(reason: MeshError) => void> = [];
 
-  constructor(clock: Clock, place: Place, key: string, signal?: AbortSignal, deadline?: number) {
+  constructor(clock: Clock, place: Place, key: string, canceller?: Canceller, deadline?: number) {
     this.#clock = clock;
     this.#place = place;
     this.#key = key;
-    this.#signal = signal;
-    if (signal?.aborted) {
-      this.#stop(Code.Canceled, `the call to ${key} was canceled: ${reasonText(signal.reason)}`);
+    if (canceller?.aborted) {
+      this.#stop(Code.Canceled, `the call to ${key} was canceled: ${reasonText(canceller.reason)}`);
       return;
     }
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (canceller) this.#unwatch = watchAbort(canceller, this.#onAbort);
     if (deadline !== undefined) {
       const ms = deadline - clock.now();
       if (ms <= 0) this.#stop(Code.DeadlineExceeded, `the deadline passed before the call to ${key} started`);
@@ -36,8 +36,9 @@ export class CallWatch {
     }
   }
 
-  readonly #onAbort = () => {
-    this.#stop(Code.Canceled, `the call to ${this.#key} was canceled: ${reasonText(this.#signal?.reason)}`);
+  readonly #onAbort = (reason: unknown) => {
+    this.#unwatch = undefined;
+    this.#stop(Code.Canceled, `the call to ${this.#key} was canceled: ${reasonText(reason)}`);
   };
 
   readonly #onDeadline = () => {
@@ -91,7 +92,9 @@ export class CallWatch {
   }
 
   dispose(): void {
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    const unwatch = this.#unwatch;
+    this.#unwatch = undefined;
+    unwatch?.();
     if (this.#timer !== undefined) {
       this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;

@@ -7,6 +7,7 @@ import {
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Code } from "@connectrpc/connect";
+import { type Canceller, watchAbort } from "../call/cancellation.ts";
 import { codeFromHttpStatus } from "../errors/codes.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { CallWatch } from "./call-watch.ts";
@@ -36,7 +37,8 @@ export interface RequestInit {
    * once the body has been written, for trailers known only then (a proxied HTTP/1.1 body's).
    */
   readonly trailers?: Trailers | (() => Trailers | undefined);
-  readonly signal?: AbortSignal;
+  /** Stops the exchange when aborted: an AbortSignal, or the call's Cancellation (no signal made). */
+  readonly signal?: Canceller;
   /** Absolute deadline on the pool's clock (ms), for the whole exchange including the body. */
   readonly deadline?: number;
   /** SPIFFE ID the server must prove; defaults to endpoint.identity when not empty. */
@@ -56,8 +58,8 @@ export interface TunnelInit {
   /** `host:port` to reach from the far side. */
   readonly authority: string;
   readonly protocol: TunnelProtocol;
-  /** Destroys the tunnel when aborted. */
-  readonly signal?: AbortSignal;
+  /** Destroys the tunnel when aborted: an AbortSignal, or the call's Cancellation. */
+  readonly signal?: Canceller;
   /** Absolute deadline on the pool's clock for the tunnel to be established (not for its life). */
   readonly deadline?: number;
   readonly expectedIdentity?: string;
@@ -173,9 +175,8 @@ export class TransportClient {
           established = true;
           watch.dispose();
           if (init.signal) {
-            const onAbort = () => stream.destroy(init.signal?.reason);
-            init.signal.addEventListener("abort", onAbort, { once: true });
-            stream.once("close", () => init.signal?.removeEventListener("abort", onAbort));
+            const unwatch = watchAbort(init.signal, (reason) => stream.destroy(reason as Error));
+            stream.once("close", unwatch);
           }
           resolve(stream);
           return;
@@ -226,7 +227,7 @@ export class TransportClient {
   /** Takes a stream slot and starts the stream; retries on a session that died under it. */
   async #open(
     endpoint: PoolEndpoint,
-    init: { signal?: AbortSignal; deadline?: number; expectedIdentity?: string },
+    init: { signal?: Canceller; deadline?: number; expectedIdentity?: string },
     headers: OutgoingHttpHeaders,
     endStream: boolean,
     waitForTrailers = false,

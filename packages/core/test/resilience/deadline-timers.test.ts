@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { DeadlineTimers } from "../../src/resilience/deadline-timers.ts";
-import { LinkedAbort } from "../../src/resilience/linked-abort.ts";
 
 describe("DeadlineTimers", () => {
   it("fires each timer at its due time, never earlier, and never once cancelled", async () => {
@@ -39,33 +38,5 @@ describe("DeadlineTimers", () => {
     cancelled.cancel();
     await clock.advance(2000);
     expect(fired).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
-  });
-});
-
-describe("LinkedAbort", () => {
-  it("links to another LinkedAbort without a listener and still follows it", () => {
-    const caller = new AbortController();
-    const call = new LinkedAbort(caller.signal);
-    const first = new LinkedAbort(call.signal, call);
-    const second = new LinkedAbort(call.signal, call);
-    second.unlink();
-    const reason = new Error("caller went away");
-    caller.abort(reason);
-    expect(call.signal.reason).toBe(reason);
-    expect(first.signal.reason).toBe(reason);
-    expect(second.signal.aborted).toBe(false);
-  });
-
-  it("aborts an attempt alone, and falls back to a listener when the link is not the signal's", () => {
-    const call = new LinkedAbort(new AbortController().signal);
-    const attempt = new LinkedAbort(call.signal, call);
-    attempt.abort(new Error("superseded"));
-    expect(call.signal.aborted).toBe(false);
-    const other = new AbortController();
-    const stray = new LinkedAbort(other.signal, call);
-    call.abort(new Error("deadline"));
-    expect(stray.signal.aborted).toBe(false);
-    other.abort(new Error("other"));
-    expect((stray.signal.reason as Error).message).toBe("other");
   });
 });

@@ -111,6 +111,8 @@ describe("timeout step", () => {
     let finish: () => void = () => {};
     const app = scripted(async () => ({
       ...ok(),
+      // A stream: its outcome is known only once its body has ended.
+      outcome: undefined,
       settled: new Promise((resolve) => {
         finish = () => resolve({ code: undefined, status: 200 });
       }),

@@ -4,8 +4,7 @@ import type {
   UniversalClientRequest,
   UniversalClientResponse,
 } from "@connectrpc/connect/protocol";
-import { concatBytes, type DataPlane, ERROR_HEADER, MeshError } from "@weft/core";
-import { adoptCall } from "../call/adopt-call.ts";
+import { concatBytes, type DataPlane, ERROR_HEADER, MeshError, newCall } from "@weft/core";
 import type { MethodInfo } from "./method-table.ts";
 
 /** Bodies larger than this are streamed, not buffered, and so never retried. */
@@ -38,7 +37,8 @@ export function meshHttpClient(
     const unaryRequest = method.kind === "unary" || method.kind === "server_streaming";
     const body = unaryRequest && req.body ? await collect(req.body) : req.body;
     // connect makes the request's headers for this request alone: the call takes them over.
-    const call = adoptCall({
+    const call = newCall({
+      ownHeaders: true,
       kind: method.kind,
       place: "client",
       service: target.service,
@@ -48,7 +48,7 @@ export function meshHttpClient(
       httpMethod: req.method,
       headers: req.header,
       idempotent: method.idempotent,
-      signal: req.signal ?? new AbortController().signal,
+      signal: req.signal,
       body: { replayable: body === undefined || body instanceof Uint8Array, value: body },
     });
     try {

@@ -58,13 +58,16 @@ async function buffered(
     body: replay(chunks),
     trailer,
   };
+  // Read whole: the outcome is known with the head, so the chain's steps need not wait a turn.
+  const outcome: CallOutcome = { code, status: res.status };
   return {
     status: res.status,
     headers: res.headers,
     code,
     body: universal,
     endpoint,
-    settled: Promise.resolve({ code, status: res.status }),
+    settled: Promise.resolve(outcome),
+    outcome,
   };
 }
 

@@ -1,8 +1,14 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { type CallOutcome, type DataPlane, type Handler, MeshError, type MeshResponse } from "@weft/core";
+import {
+  type CallOutcome,
+  type DataPlane,
+  type Handler,
+  MeshError,
+  type MeshResponse,
+  newCall,
+} from "@weft/core";
 import { errorResponse, type PeerInfo, toHeaders } from "@weft/core/transport";
-import { adoptCall } from "../call/adopt-call.ts";
 import type { MethodInfo } from "../client/method-table.ts";
 import { statusCode } from "../client/send.ts";
 import type { RestTranscoding } from "./transcode.ts";
@@ -73,7 +79,8 @@ export function inboundHandler(
       apps.set(path, app);
     }
     // The headers were just read off the stream for this call alone: no copy.
-    const call = adoptCall({
+    const call = newCall({
+      ownHeaders: true,
       kind: route.method.kind,
       place: "server",
       service: dataPlane.service,

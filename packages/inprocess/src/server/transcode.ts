@@ -11,12 +11,12 @@ import {
   type Handler,
   MeshError,
   type MeshResponse,
+  newCall,
   type TranscodedResponse,
   type TranscodeMatch,
   type Transcoder,
 } from "@weft/core";
 import type { PeerInfo } from "@weft/core/transport";
-import { adoptCall } from "../call/adopt-call.ts";
 import type { InFlight, Route } from "./inbound-handler.ts";
 
 /** A REST request body larger than this is refused (413) before it reaches the handler. */
@@ -87,7 +87,8 @@ export class RestTranscoding {
       inFlight.leave();
     });
     const q = path.indexOf("?");
-    const call = adoptCall({
+    const call = newCall({
+      ownHeaders: true,
       kind: route.method.kind,
       place: "server",
       service: this.#dataPlane.service,

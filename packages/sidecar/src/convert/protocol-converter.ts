@@ -253,12 +253,14 @@ export class ProtocolConverter {
       body = await grpcBody(p.plan, p.ex.method, p.ex.path, p.ex.headers, p.ex.body, this.#request);
     } catch (err) {
       if (!(err instanceof ConvertError)) throw err;
+      const outcome = { code: err.code, status: err.status };
       return {
         status: err.status,
         headers: new Headers(),
         code: err.code,
         body: { failure: failureOf(err) },
-        settled: Promise.resolve({ code: err.code, status: err.status }),
+        settled: Promise.resolve(outcome),
+        outcome,
       };
     }
     const out: OutgoingHttpHeaders = {};
