@@ -1,6 +1,6 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { type CallOutcome, type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
+import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
 import { rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import type { EndpointDirectory } from "../endpoints/directory.ts";
@@ -111,13 +111,18 @@ export function balancePlugin(deps: BalanceStepDeps): PluginDefinition<BalancerO
           if (response.code ? true : response.status >= 500) {
             rememberFailure(call, ep.key);
           }
-          // One closure for both outcomes; the EWMA is stamped with the head's time, which
-          // saves a clock read per call and is what the latency measures anyway.
-          const settle = (outcome: unknown): void => {
-            const failed = isOutcome(outcome) ? endpointFailed(outcome) : endpointFailedError(outcome);
-            set.onEnd(ep, latency, !failed, end);
-          };
-          whenSettled(response, settle, settle);
+          // The EWMA is stamped with the head's time, which saves a clock read per call and
+          // is what the latency measures anyway.
+          const outcome = response.outcome;
+          if (outcome !== undefined) set.onEnd(ep, latency, !endpointFailed(outcome), end);
+          else {
+            // One closure for both outcomes.
+            const settle = (o: unknown): void => {
+              const failed = isOutcome(o) ? endpointFailed(o) : endpointFailedError(o);
+              set.onEnd(ep, latency, !failed, end);
+            };
+            response.settled.then(settle, settle);
+          }
           return response;
         }, failed);
       });

@@ -124,6 +124,12 @@ export interface MeshResponse {
   readonly outcome?: CallOutcome;
 }
 
+/** Releases `cancellation` once the response has settled (at once when it came whole). */
+export function releaseWhenSettled(response: MeshResponse, cancellation: Cancellation): void {
+  if (response.outcome !== undefined) cancellation.release();
+  else response.settled.then(cancellation.releaseLater, cancellation.releaseLater);
+}
+
 /** Calls `onOutcome` once the response has settled: at once when its outcome came with the head. */
 export function whenSettled(
   response: MeshResponse,
@@ -233,6 +239,9 @@ class Call implements MeshCall {
   }
 }
 
+/** The body of a call made without one (an L4 stream's, a GET's): nothing to send, so always replayable. */
+const NO_BODY: CallBody = Object.freeze({ replayable: true, value: undefined });
+
 /** Makes a call with the defaults a data plane would fill in. */
 export function newCall(init: NewCall): MeshCall {
   const method = init.method ?? "";
@@ -258,7 +267,7 @@ export function newCall(init: NewCall): MeshCall {
     1,
     init.startedAt,
     Cancellation.follow(init.signal),
-    init.body ?? { replayable: true, value: undefined },
+    init.body ?? NO_BODY,
     new Map(),
   );
 }

@@ -1,5 +1,7 @@
 const ONCE = { once: true } as const;
 
+type Listener = (reason: unknown) => void;
+
 /** What can be watched for an abort without making an AbortSignal: a Cancellation. */
 export interface AbortWatch {
   readonly aborted: boolean;
@@ -32,33 +34,33 @@ export function watchAbort(canceller: Canceller, listener: (reason: unknown) => 
  * A call has a root that follows the caller's AbortSignal. Steps take a `child()` for
  * what they may cancel on their own (a deadline, an attempt, a losing hedge) and `abort`
  * it; aborting a node aborts its subtree, never its parent. A node learns of its
- * ancestors' abort when read (`aborted`, `reason`), and is told of it (its `signal`, its
- * `onAbort` listeners) only once something asked to be told: an AbortSignal is made when
- * `signal` is first read, and only then is the node linked into its parent (an array
- * entry) and the root onto the caller's signal (one event listener per call). A call no
- * transport watches costs no AbortController at all.
+ * ancestors' abort when read (`aborted`, `reason`); what asked to be told (`onAbort`, or
+ * `signal`, an AbortSignal made on first read) is kept in one list at the root, which
+ * listens on the caller's signal only while that list is not empty: one listener per call,
+ * whatever the depth, and none for a call nobody watches.
  *
- * `release()` a child when what it guards is over (an attempt's response settled): it
- * stops following its parent, and a root nobody follows any more takes its listener off
- * the caller's signal, so a long-lived caller signal does not collect one per call.
+ * `release()` a child when what it guards is over (an attempt's response settled): what
+ * its subtree asked to be told is forgotten, so a long-lived caller signal does not collect
+ * a listener per call.
  */
 export class Cancellation implements AbortWatch {
   readonly #parent: Cancellation | undefined;
+  readonly #root: Cancellation;
   /** The caller's signal, for a root. */
   readonly #source: AbortSignal | undefined;
   #aborted = false;
   #reason: unknown = undefined;
-  #controller: AbortController | undefined = undefined;
-  #listeners: ((reason: unknown) => void)[] | undefined = undefined;
-  /** Children that asked to be told (they follow this node). */
-  #children: Cancellation[] | undefined = undefined;
-  /** Linked into the parent's children, or (a root) listening on the source. */
-  #following = false;
   #released = false;
+  #controller: AbortController | undefined = undefined;
   #releaseLater: (() => void) | undefined = undefined;
+  /** At the root: who asked to be told, as node, listener, node, listener... (one array per call). */
+  #watchers: (Cancellation | Listener)[] | undefined = undefined;
+  /** At the root: listening on the source. */
+  #listening = false;
 
   private constructor(parent: Cancellation | undefined, source: AbortSignal | undefined) {
     this.#parent = parent;
+    this.#root = parent === undefined ? this : parent.#root;
     this.#source = source;
   }
 
@@ -77,20 +79,28 @@ export class Cancellation implements AbortWatch {
 
   get aborted(): boolean {
     if (this.#aborted) return true;
-    if (this.#released) return false;
-    const parent = this.#parent;
-    if (parent !== undefined) {
-      if (!parent.aborted) return false;
-      this.#aborted = true;
-      this.#reason = parent.reason;
-      return true;
+    // Up to the first node aborted, released (it stopped following) or the root.
+    for (let node: Cancellation = this; ; ) {
+      if (node.#aborted) {
+        this.#aborted = true;
+        this.#reason = node.#reason;
+        return true;
+      }
+      if (node.#released) return false;
+      const parent = node.#parent;
+      if (parent === undefined) {
+        const source = node.#source;
+        if (source === undefined || !source.aborted) return false;
+        node.#aborted = this.#aborted = true;
+        node.#reason = this.#reason = source.reason;
+        return true;
+      }
+      node = parent;
     }
-    return this.#source?.aborted === true;
   }
 
   /** Why it was aborted; undefined while it is not. */
   get reason(): unknown {
-    if (this.#parent === undefined) return this.#source?.aborted ? this.#source.reason : undefined;
     return this.aborted ? this.#reason : undefined;
   }
 
@@ -102,10 +112,11 @@ export class Cancellation implements AbortWatch {
     let controller = this.#controller;
     if (controller === undefined) {
       if (this.#parent === undefined && this.#source !== undefined) return this.#source;
-      controller = new AbortController();
-      this.#controller = controller;
-      if (this.aborted) controller.abort(this.#reason);
-      else if (this.#parent !== undefined) this.#follow();
+      const made = new AbortController();
+      controller = made;
+      this.#controller = made;
+      if (this.aborted) made.abort(this.#reason);
+      else if (this.#parent !== undefined) this.onAbort((reason) => made.abort(reason));
     }
     return controller.signal;
   }
@@ -116,36 +127,50 @@ export class Cancellation implements AbortWatch {
       throw new TypeError("a call's root cancellation follows the caller's signal; abort a child() of it");
     }
     if (this.aborted) return;
-    this.#unfollow();
-    this.#fire(reason);
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#root.#tell(this, reason);
   }
 
   /** Calls `listener` once, when the node aborts (at once when it already has). */
   onAbort(listener: (reason: unknown) => void): void {
     if (this.aborted) {
-      listener(this.reason);
+      listener(this.#reason);
       return;
     }
-    if (this.#listeners === undefined) this.#listeners = [listener];
-    else this.#listeners.push(listener);
-    this.#follow();
+    if (this.#released) return;
+    const root = this.#root;
+    if (root.#watchers === undefined) root.#watchers = [this, listener];
+    else root.#watchers.push(this, listener);
+    if (!root.#listening && root.#source !== undefined) {
+      root.#listening = true;
+      root.#source.addEventListener("abort", root, ONCE);
+    }
   }
 
   /** Removes a listener added with `onAbort`. */
   offAbort(listener: (reason: unknown) => void): void {
-    const listeners = this.#listeners;
-    if (listeners === undefined || !removeFrom(listeners, listener)) return;
-    this.#unfollowIfUnwatched();
+    const root = this.#root;
+    const watchers = root.#watchers;
+    if (watchers === undefined) return;
+    for (let i = 0; i < watchers.length; i += 2) {
+      if (watchers[i + 1] !== listener || watchers[i] !== this) continue;
+      // In order: who is told first stays first.
+      for (let j = i + 2; j < watchers.length; j++) watchers[j - 2] = watchers[j] as Cancellation | Listener;
+      watchers.length -= 2;
+      break;
+    }
+    if (watchers.length === 0) root.#stopListening();
   }
 
-  /** Stops following the parent: the work this node guards is over. Idempotent. */
+  /** The work this node guards is over: its subtree is no longer told of anything. Idempotent. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#unfollow();
+    if (this.#parent !== undefined) this.#root.#forget(this);
   }
 
-  /** Bound once per node, for `settled.then(node.releaseLater, node.releaseLater)`. */
+  /** Bound once per node, for `whenSettled(response, node.releaseLater, node.releaseLater)`. */
   get releaseLater(): () => void {
     if (this.#releaseLater === undefined) this.#releaseLater = () => this.release();
     return this.#releaseLater;
@@ -153,68 +178,50 @@ export class Cancellation implements AbortWatch {
 
   /** EventListenerObject of a root: the caller's signal aborted. */
   handleEvent(): void {
-    this.#following = false;
-    this.#fire(this.#source?.reason);
-  }
-
-  #follow(): void {
-    if (this.#following || this.#released) return;
-    const parent = this.#parent;
-    if (parent === undefined) {
-      if (this.#source === undefined) return;
-      this.#following = true;
-      this.#source.addEventListener("abort", this, ONCE);
-      return;
-    }
-    this.#following = true;
-    if (parent.#children === undefined) parent.#children = [this];
-    else parent.#children.push(this);
-    parent.#follow();
-  }
-
-  #unfollow(): void {
-    if (!this.#following) return;
-    this.#following = false;
-    const parent = this.#parent;
-    if (parent === undefined) {
-      this.#source?.removeEventListener("abort", this);
-      return;
-    }
-    const siblings = parent.#children;
-    if (siblings !== undefined && removeFrom(siblings, this)) parent.#unfollowIfUnwatched();
-  }
-
-  /** Nothing below asks to be told any more (a child's signal may be held by anyone: it stays). */
-  #unfollowIfUnwatched(): void {
-    if (this.#children?.length || this.#listeners?.length) return;
-    if (this.#controller !== undefined && !this.#released) return;
-    this.#unfollow();
-  }
-
-  #fire(reason: unknown): void {
+    this.#listening = false;
     this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    const listeners = this.#listeners;
-    this.#listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) notify(listener, reason);
-    const children = this.#children;
-    this.#children = undefined;
-    if (children === undefined) return;
-    for (const child of children) {
-      child.#following = false;
-      if (!child.#aborted) child.#fire(reason);
-    }
+    this.#reason = this.#source?.reason;
+    this.#tell(this, this.#reason);
   }
-}
 
-/** Removes one occurrence of `x` (order is not kept); true when it was there. */
-function removeFrom<T>(xs: T[], x: T): boolean {
-  const i = xs.indexOf(x);
-  if (i < 0) return false;
-  const last = xs.pop() as T;
-  if (i < xs.length) xs[i] = last;
-  return true;
+  /** At the root: tells (and forgets) those watching within `node`'s subtree. */
+  #tell(node: Cancellation, reason: unknown): void {
+    const told: Listener[] = [];
+    this.#forget(node, told);
+    for (const fn of told) notify(fn, reason);
+  }
+
+  /** At the root: forgets those watching within `node`'s subtree (into `told`, when given). */
+  #forget(node: Cancellation, told?: Listener[]): void {
+    const watchers = this.#watchers;
+    if (watchers === undefined) return;
+    let w = 0;
+    for (let i = 0; i < watchers.length; i += 2) {
+      const n = watchers[i] as Cancellation;
+      const fn = watchers[i + 1] as Listener;
+      if (n.#within(node)) {
+        told?.push(fn);
+        continue;
+      }
+      watchers[w++] = n;
+      watchers[w++] = fn;
+    }
+    watchers.length = w;
+    if (w === 0) this.#stopListening();
+  }
+
+  #within(ancestor: Cancellation): boolean {
+    for (let n: Cancellation | undefined = this; n !== undefined; n = n.#parent) {
+      if (n === ancestor) return true;
+    }
+    return false;
+  }
+
+  #stopListening(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#source?.removeEventListener("abort", this);
+  }
 }
 
 /** A listener that throws must not stop the others, nor the subtree, from being told. */

@@ -1,9 +1,12 @@
 import { Code } from "@connectrpc/connect";
-import { type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
+import type { MeshCall, MeshResponse } from "../call/call.ts";
 import type { Handler } from "../chain/chain.ts";
 import type { Clock } from "../clock/clock.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import type { DeadlineTimers } from "./deadline-timers.ts";
+
+/** The error of a deadline of `ms` that passed during `call` (made once per step, not per call). */
+export type Expire = (call: MeshCall, ms: number) => MeshError;
 
 /**
  * Runs `next(call)` against a timer of `ms`: when it fires first, the call's cancellation
@@ -19,7 +22,7 @@ export function raceTimer(
   call: MeshCall,
   ms: number,
   now: number,
-  expire: () => MeshError,
+  expire: Expire,
 ): Promise<MeshResponse> {
   return new Promise<MeshResponse>((resolve, reject) => {
     let answered = false;
@@ -27,7 +30,7 @@ export function raceTimer(
     const timer = timers.start(
       ms,
       () => {
-        const err = expire();
+        const err = expire(call, ms);
         cancellation.abort(err);
         if (!answered) {
           answered = true;
@@ -36,10 +39,6 @@ export function raceTimer(
       },
       now,
     );
-    const release = () => {
-      timer.cancel();
-      cancellation.release();
-    };
     let sent: Promise<MeshResponse>;
     try {
       sent = next(call);
@@ -50,14 +49,24 @@ export function raceTimer(
       (res) => {
         if (answered) return;
         answered = true;
-        whenSettled(res, release, release);
+        if (res.outcome !== undefined) {
+          timer.cancel();
+          cancellation.release();
+        } else {
+          const release = () => {
+            timer.cancel();
+            cancellation.release();
+          };
+          res.settled.then(release, release);
+        }
         resolve(res);
       },
       (err: unknown) => {
-        release();
+        timer.cancel();
+        cancellation.release();
         if (answered) return;
         answered = true;
-        reject(ownDeadline(err, call, clock) ? expire() : err);
+        reject(ownDeadline(err, call, clock) ? expire(call, ms) : err);
       },
     );
   });

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { forkCall, type MeshCall, type MeshResponse, type Place, whenSettled } from "../call/call.ts";
+import { forkCall, type MeshCall, type MeshResponse, type Place, releaseWhenSettled } from "../call/call.ts";
 import type { Cancellation } from "../call/cancellation.ts";
 import type { Handler, Interceptor } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
@@ -153,7 +153,7 @@ class Hedge {
     }
     this.#finish(attempt);
     this.#failure.drop();
-    whenSettled(res, link.releaseLater, link.releaseLater);
+    releaseWhenSettled(res, link);
     this.#resolve(res);
   }
 

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { type MeshResponse, type Place, whenSettled } from "../call/call.ts";
+import { type MeshResponse, type Place, releaseWhenSettled } from "../call/call.ts";
 import type { Cancellation } from "../call/cancellation.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 
@@ -57,7 +57,7 @@ export class LastFailure {
     const res = this.response;
     if (res) {
       const attempt = this.#attempt;
-      if (attempt) whenSettled(res, attempt.releaseLater, attempt.releaseLater);
+      if (attempt) releaseWhenSettled(res, attempt);
       return res;
     }
     const e = this.error;

@@ -4,7 +4,7 @@ import type { Handler, Interceptor } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
-import { raceTimer } from "./deadline-race.ts";
+import { type Expire, raceTimer } from "./deadline-race.ts";
 import { deadlineTimers } from "./deadline-timers.ts";
 import { PER_TRY_TIMEOUT_PLUGIN } from "./retry-on.ts";
 import { formatMs } from "./timeout.ts";
@@ -24,6 +24,12 @@ export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: Plu
   if (!(perTryMs > 0)) throw new Error(`per-try timeout must be > 0 ms, got ${perTryMs}`);
   const { clock, place } = ctx;
   const timers = deadlineTimers(clock);
+  const expired: Expire = (attempt) =>
+    new MeshError(
+      Code.DeadlineExceeded,
+      `per-try timeout of ${formatMs(perTryMs)} exceeded on attempt ${attempt.attempt}`,
+      { place, plugin: PER_TRY_TIMEOUT_PLUGIN, policy: attempt.route ?? "" },
+    );
   return (next: Handler): Handler =>
     (call: MeshCall): Promise<MeshResponse> => {
       const now = call.startedAt ?? clock.now();
@@ -34,13 +40,7 @@ export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: Plu
       writeDeadlineHeaders(call.headers, perTryMs);
       const cancellation = call.cancellation.child();
       const attempt = forkCall(call, { deadline: now + perTryMs, cancellation, shareHeaders: true });
-      return raceTimer(clock, timers, next, attempt, perTryMs, now, () => {
-        return new MeshError(
-          Code.DeadlineExceeded,
-          `per-try timeout of ${formatMs(perTryMs)} exceeded on attempt ${call.attempt}`,
-          { place, plugin: PER_TRY_TIMEOUT_PLUGIN, policy: call.route ?? "" },
-        );
-      });
+      return raceTimer(clock, timers, next, attempt, perTryMs, now, expired);
     };
 }
 

@@ -1,4 +1,4 @@
-import { forkCall, type MeshCall, type MeshResponse, whenSettled } from "../call/call.ts";
+import { forkCall, type MeshCall, type MeshResponse, releaseWhenSettled } from "../call/call.ts";
 import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { sleep } from "../clock/clock.ts";
@@ -86,7 +86,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
           const res = await next(attemptCall);
           if (!conditions.response(res)) {
             failure.drop();
-            whenSettled(res, link.releaseLater, link.releaseLater);
+            releaseWhenSettled(res, link);
             return res;
           }
           failure.answeredWith(res, link);
@@ -152,7 +152,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
         return sent.then(
           (res) => {
             if (!conditions.response(res)) {
-              whenSettled(res, link.releaseLater, link.releaseLater);
+              releaseWhenSettled(res, link);
               return res;
             }
             const failure = new LastFailure(place, "retry");

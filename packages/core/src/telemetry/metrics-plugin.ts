@@ -1,5 +1,5 @@
 import type { Code } from "@connectrpc/connect";
-import { type MeshResponse, whenSettled } from "../call/call.ts";
+import type { MeshResponse } from "../call/call.ts";
 import { rejectsWithMeshErrors } from "../chain/chain.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import { attemptsStarted } from "../resilience/attributes.ts";
@@ -67,11 +67,14 @@ export function metricsPlugin(metrics: MeshMetrics): PluginDefinition<MetricsPlu
           return Promise.reject(err);
         }
         return sent.then((response) => {
-          whenSettled(
-            response,
-            (outcome) => finish(codeOfOutcome(outcome), outcome.status),
-            (err: unknown) => finish(codeOfError(err), statusOfError(err)),
-          );
+          const outcome = response.outcome;
+          if (outcome !== undefined) finish(codeOfOutcome(outcome), outcome.status);
+          else {
+            response.settled.then(
+              (o) => finish(codeOfOutcome(o), o.status),
+              (err: unknown) => finish(codeOfError(err), statusOfError(err)),
+            );
+          }
           return response;
         }, failed);
       });
