@@ -134,7 +134,10 @@ async function build(): Promise<{ variants: Map<string, Handler>; dataPlane: Dat
   const variants = new Map<string, Handler>([
     ["empty", compose("client", [], terminal)],
     ["full (DataPlane.outbound)", (c) => dataPlane.outbound(c)],
-    ["full (composed)", compose("client", [tracing, metricsStep, timeout, retry, balance], terminal, systemClock)],
+    [
+      "full (composed)",
+      compose("client", [tracing, metricsStep, timeout, retry, balance], terminal, systemClock),
+    ],
     ["tracing", alone(tracing)],
     ["metrics", alone(metricsStep)],
     ["timeout", alone(timeout)],
