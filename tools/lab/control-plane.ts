@@ -1,18 +1,16 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEFAULT_WARMUP_MS } from "@weft/control-plane";
 import { CLIENT_SERVICE, labMeshYaml, MESH_NAMESPACE, SERVICE } from "./mesh-config.ts";
 import { LabProcess } from "./process.ts";
 import type { PodNet } from "./topology.ts";
 
 export const CONTROL_PLANE_PORT = 15010;
 /**
- * After a restart, data planes holding a version get no push for this long, so that every
- * one of them has registered again first. Data planes reconnect with a backoff of up to 30 s
- * (core's data-plane-client RECONNECT_BACKOFF), so the default 2 s would push, after an
- * outage of more than a few seconds, endpoint sets missing the replicas that are slower to
- * come back: with none back yet, "no endpoints known" for the whole service.
+ * The control plane's default warm-up: after a restart, data planes holding a version get no
+ * push until every one of them had time to reconnect (their backoff reaches 30 s).
  */
-export const WARMUP_MS = 32_000;
+export const WARMUP_MS = DEFAULT_WARMUP_MS;
 const PROGRAM = join(import.meta.dirname, "programs", "control-plane.ts");
 
 export interface ControlPlaneOptions {
@@ -54,8 +52,6 @@ export class LabControlPlane {
         this.net.address,
         "--port",
         String(CONTROL_PLANE_PORT),
-        "--warmup-ms",
-        String(WARMUP_MS),
         "--config",
         config,
         "--token-for",

@@ -25,6 +25,7 @@ export {
   type ControlPlane,
   type ControlPlaneOptions,
   DEFAULT_CONTROL_PLANE_PORT,
+  DEFAULT_WARMUP_MS,
   startControlPlane,
 } from "./server/control-plane.ts";
 export type {

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Clock, systemClock } from "@weft/core";
 import { AdminService, DiscoveryService, IdentityService } from "@weft/core/model";
+import { DATA_PLANE_RECONNECT_MAX_MS } from "@weft/core/transport";
 import { adminService } from "../admin/admin-service.ts";
 import { type Dashboard, DEFAULT_DASHBOARD_PORT, startDashboard } from "../dashboard/index.ts";
 import { discoveryService } from "../discovery/discovery-service.ts";
@@ -15,6 +16,8 @@ import type { ConfigStore } from "../store/config-store.ts";
 import { openFileStore } from "../store/file-store.ts";
 
 export const DEFAULT_CONTROL_PLANE_PORT = 15010;
+/** See ControlPlaneOptions.warmupMs. */
+export const DEFAULT_WARMUP_MS = DATA_PLANE_RECONNECT_MAX_MS + 2_000;
 
 export interface ControlPlaneOptions {
   /** Data directory of the default file store; ignored when `store` is given. */
@@ -37,7 +40,10 @@ export interface ControlPlaneOptions {
   endpointMaxDelayMs?: number;
   /**
    * After a (re)start, data planes that reconnect holding a version get their first push
-   * only after this long, once the others had time to register again. Default 2 s.
+   * only after this long, once the others had time to register again; until then they serve
+   * what they hold. Default: the data planes' longest reconnect delay plus 2 s (32 s), so that
+   * after an outage no data plane is told the endpoints of one not back yet are gone.
+   * Data planes without a version are served at once.
    */
   warmupMs?: number;
   /** HTTP/2 PING interval that finds dead data planes (their lease then runs out). Default 15 s; 0 disables. */
@@ -108,7 +114,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     maxDelayMs: options.maxDelayMs ?? 100,
     endpointDebounceMs: options.endpointDebounceMs ?? 100,
     endpointMaxDelayMs: options.endpointMaxDelayMs ?? 1000,
-    warmupMs: options.warmupMs ?? 2000,
+    warmupMs: options.warmupMs ?? DEFAULT_WARMUP_MS,
     wallClock: Date.now,
   });
   const initial = await store.get();

@@ -15,6 +15,7 @@ export { applyEndpointDelta } from "./control-plane/apply-delta.ts";
 export { AsyncQueue } from "./control-plane/async-queue.ts";
 export {
   connectDataPlane,
+  DATA_PLANE_RECONNECT_MAX_MS,
   type DataPlaneClient,
   type DataPlaneClientOptions,
   type DataPlaneEvent,

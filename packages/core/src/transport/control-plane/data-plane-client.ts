@@ -16,8 +16,14 @@ import { type BackoffOptions, backoffDelay } from "../backoff.ts";
 import { applyEndpointDelta } from "./apply-delta.ts";
 import { AsyncQueue } from "./async-queue.ts";
 
+/**
+ * The longest a data plane waits between attempts to reach the control plane. A control plane
+ * that restarts after an outage sees its data planes come back over up to this long.
+ */
+export const DATA_PLANE_RECONNECT_MAX_MS = 30_000;
+
 /** Reconnect delays: a thousand data planes cut off at once must not come back at once. */
-const RECONNECT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
+const RECONNECT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: DATA_PLANE_RECONNECT_MAX_MS };
 
 /** What the application learns about a pushed version before it is applied. */
 export interface PushInfo {
