@@ -154,6 +154,7 @@ export class MtlsH2Transport implements Transport {
       });
       socket.once("close", () => sniffing.delete(socket));
     });
+    core.attachFront(front);
     const server = await listenOn(front, core, options);
     return this.#tracked(secure, {
       address: server.address,

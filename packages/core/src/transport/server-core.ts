@@ -6,6 +6,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
+import type { Server } from "node:net";
 import type { Place } from "../call/call.ts";
 import { type Clock, systemClock } from "../clock/clock.ts";
 import { errorResponse } from "./error-response.ts";
@@ -57,6 +58,11 @@ export class ServerCore {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Caps at accept a server that hands its sockets to the attached ones (ListenerGuard.addFront). */
+  attachFront(server: Server): void {
+    this.#guard.addFront(server);
   }
 
   /** Serves the sessions of `server`; `peerOf` says who is on the other end of each. */

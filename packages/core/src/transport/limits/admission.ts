@@ -150,12 +150,7 @@ export class ListenerGuard {
   }
 
   add(server: Server): void {
-    this.#servers.add(server);
-    server.maxConnections = this.#limit();
-    // A bound server refuses at accept (maxConnections) and says so with "drop".
-    server.on("drop", () =>
-      this.#refuse(this.#admission.admitting ? "listener_connections" : this.#admission.whyClosed()),
-    );
+    this.#capAtAccept(server);
     // Sockets handed over with emit("connection") (a port sniffing TLS from plaintext) skip
     // maxConnections: they are counted here and cut just after the server set them up.
     server.on("connection", (socket: Socket) => {
@@ -173,6 +168,24 @@ export class ListenerGuard {
         this.#admission.closed();
       });
     });
+  }
+
+  /**
+   * A server that only accepts and hands its sockets to the guard's other servers (a port
+   * sniffing TLS from plaintext): capped at accept like them, so sockets that never send
+   * their first byte cannot pile up, but counted only once handed over.
+   */
+  addFront(server: Server): void {
+    this.#capAtAccept(server);
+  }
+
+  #capAtAccept(server: Server): void {
+    this.#servers.add(server);
+    server.maxConnections = this.#limit();
+    // A bound server refuses at accept (maxConnections) and says so with "drop".
+    server.on("drop", () =>
+      this.#refuse(this.#admission.admitting ? "listener_connections" : this.#admission.whyClosed()),
+    );
     server.once("close", () => {
       this.#servers.delete(server);
       if (this.#servers.size === 0) this.#admission.release(this);

@@ -1,4 +1,5 @@
 import { type ClientHttp2Session, constants, connect as h2connect, type ServerHttp2Stream } from "node:http2";
+import { connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../../src/clock/fake-clock.ts";
 import { reportHardening } from "../../../src/testing/hardening-report.ts";
@@ -169,6 +170,37 @@ describe("connection caps on the mTLS mesh server", () => {
   });
 });
 
+describe("sniffing on a permissive port", () => {
+  it("caps sockets that never send their first byte at accept, like any other", async () => {
+    const ca = await createCa("weft mesh CA");
+    const transport = new MtlsH2Transport(await issueLeaf(ca, SERVER_ID));
+    const admission = new Admission({ maxConnections: 100 });
+    const server = await transport.listen(
+      { port: 0, mode: "permissive", limits: { maxConnections: 2, admission } },
+      handlers,
+    );
+    servers.push(server);
+    // Silent sockets stay in the sniff until the handshake timeout (10 s): uncapped, a peer
+    // could hold any number of them.
+    const silent = await Promise.all(Array.from({ length: 6 }, () => openSilent(server.port)));
+    await until(() => silent.filter((s) => s.closed).length === 4, 2_000);
+    expect(admission.refused.listener_connections).toBe(4);
+    for (const s of silent)
+      reportHardening({
+        class: "connection-flood",
+        case: "silent connection over the listener cap (permissive port, before the sniff)",
+        refused: s.closed,
+        reachedApp: false,
+      });
+    // A slot frees when a silent socket goes away, and a client that speaks is served.
+    for (const s of silent) s.socket.destroy();
+    await until(() => silent.every((s) => s.closed), 2_000);
+    const late = await raw(server);
+    await until(() => late.frames.length > 0, 2_000);
+    expect(late.closed).toBe(false);
+  });
+});
+
 describe("overload shedding on core's mesh server", () => {
   it("answers 503 with weft-error while the heap is over the line, refuses new connections, and recovers", async () => {
     let fraction = 0.5;
@@ -283,3 +315,15 @@ describe("idle timeouts on core's mesh server", () => {
     reportHardening({ class: "idle", case: "idle CONNECT tunnel", refused: true, reachedApp: false });
   });
 });
+
+/** A TCP connection that sends nothing; `closed` once the server (or the test) ends it. */
+async function openSilent(port: number): Promise<{ socket: Socket; closed: boolean }> {
+  const socket = netConnect(port, "127.0.0.1");
+  const state = { socket, closed: false };
+  socket.on("error", () => {});
+  socket.once("close", () => {
+    state.closed = true;
+  });
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  return state;
+}
