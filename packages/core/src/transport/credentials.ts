@@ -1,3 +1,4 @@
+import { constants } from "node:crypto";
 import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 
 /**
@@ -27,6 +28,9 @@ export function secureContextOptions(credentials: MeshCredentials): SecureContex
     // The key-exchange groups rustls (Linkerd) offers; OpenSSL's default list adds the slow
     // finite-field groups (ffdhe2048 is a 112-bit level) and x448/P-521, which no peer needs.
     ecdhCurve: MESH_KEY_EXCHANGE_GROUPS,
+    // No resumption: each connection proves its identity in a full handshake (a resumed one skips
+    // SVID expiry and bundle checks). Set here, as a server's setSecureContext drops unset options.
+    secureOptions: constants.SSL_OP_NO_TICKET,
   };
 }
 
