@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import http from "node:http";
+import net from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordingApp } from "./helpers.ts";
@@ -94,6 +95,24 @@ describe("two sidecar processes between a client and an app", () => {
     expect(stdout).toContain("echo:POST /greet?x=1 hello world");
     expect(app.seen.at(-1)?.headers.host).toBe(`127.0.0.1:${app.port}`);
     expect(app.seen.at(-1)?.headers["x-tenant"]).toBe("acme");
+  });
+
+  it("serves a client that stays silent past the 100 ms sniff window on the outbound port", async () => {
+    // Explicit mode serves only what names a mesh service there: nothing server-first to wait for.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(caller.ports.outbound as number, "127.0.0.1", () => {
+        setTimeout(
+          () => s.write("GET /late HTTP/1.1\r\nHost: orders.shop\r\nConnection: close\r\n\r\n"),
+          400,
+        );
+      });
+      const chunks: Buffer[] = [];
+      s.on("data", (c: Buffer) => chunks.push(c));
+      s.on("error", reject);
+      s.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 201 /);
+    expect(reply).toContain("echo:GET /late ");
   });
 
   it("a chunked response with trailers keeps its trailers across both hops", async () => {

@@ -340,16 +340,24 @@ export class Sidecar {
   }
 
   /**
-   * A transparent connection dialled to a port that only client-first protocols use in the mesh
-   * is never server-first: wait for its bytes as long as for a request head, so a client slowed
-   * by a busy machine is not mistaken for opaque TCP (and cut when that has nowhere to go).
+   * How long to wait for a connection's first bytes before taking it for a server-first
+   * protocol. Where no server-first protocol can be served, as long as for a request head, so
+   * a client slowed by a busy machine is not mistaken for opaque TCP (and cut when that has
+   * nowhere to go): the outbound port dialled by name (explicit mode, where TLS and opaque TCP
+   * have no original destination to go to and are refused anyway), and a transparent
+   * connection to a port that only client-first protocols use in the mesh.
    */
   #sniffWait(socket: Socket): number {
     const o = this.#options;
-    if (!o.transparent) return o.sniffMs;
-    const original = (socket as Marked)[ORIGINAL] ?? this.#recordOriginal(socket as Marked);
-    if (!original || !this.#resolver.clientFirstPort(original.port)) return o.sniffMs;
-    return Math.max(o.sniffMs, resolveSidecarLimits(o.limits?.listeners).headersTimeoutMs);
+    const headWait = Math.max(o.sniffMs, resolveSidecarLimits(o.limits?.listeners).headersTimeoutMs);
+    if (socket.localPort === this.ports.outbound) {
+      if (!o.transparent) return headWait;
+      const original = (socket as Marked)[ORIGINAL] ?? this.#recordOriginal(socket as Marked);
+      // Dialled the outbound port itself: explicit use, as above.
+      if (!original) return headWait;
+      return this.#resolver.clientFirstPort(original.port) ? headWait : o.sniffMs;
+    }
+    return o.sniffMs;
   }
 
   /** TLS and opaque TCP on the outbound port: passed through to the original destination. */
