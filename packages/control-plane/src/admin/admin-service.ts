@@ -24,14 +24,22 @@ export function adminService(store: ConfigStore, hub: DiscoveryHub): ServiceImpl
           );
         throw e;
       }
+      const expected = parseExpectedVersion(request.expectedVersion);
       const current = await store.get();
+      if (expected !== undefined && current.revision !== expected)
+        throw staleVersion(expected, current.revision);
       const changed = diffMeshConfig(current.config, checked);
       if (request.dryRun || changed.length === 0) return { version: String(current.revision), changed };
       try {
+        // The store compares and writes in one step (etcd: a transaction on the revision),
+        // so a writer that slips in after the check above still makes this put fail.
         const stored = await store.put(checked, { expectedRevision: current.revision });
         return { version: String(stored.revision), changed };
       } catch (e) {
-        if (e instanceof StoreConflictError) throw new ConnectError(e.message, Code.Aborted);
+        if (e instanceof StoreConflictError)
+          throw expected === undefined
+            ? new ConnectError(e.message, Code.Aborted)
+            : staleVersion(expected, e.actual);
         throw e;
       }
     },
@@ -76,6 +84,28 @@ export function adminService(store: ConfigStore, hub: DiscoveryHub): ServiceImpl
       }
     },
   };
+}
+
+/**
+ * `ApplyRequest.expected_version`: empty for none, else a version as Apply and GetConfig
+ * report it (the store revision in decimal).
+ */
+function parseExpectedVersion(text: string): number | undefined {
+  if (text === "") return undefined;
+  const revision = Number(text);
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || !Number.isSafeInteger(revision))
+    throw new ConnectError(
+      `expected_version "${text}" is not a configuration version (a whole number as weft apply --dry-run or GetConfig reports it); nothing changed`,
+      Code.InvalidArgument,
+    );
+  return revision;
+}
+
+function staleVersion(expected: number, actual: number): ConnectError {
+  return new ConnectError(
+    `configuration version ${actual} is in force, not the expected version ${expected}: it was changed since; nothing changed (review what applying would change now, e.g. with weft apply --dry-run, then apply against version ${actual})`,
+    Code.FailedPrecondition,
+  );
 }
 
 /** `ns/name` matches exactly; a bare `name` matches that service in any namespace. */

@@ -72,9 +72,13 @@ export interface SharedRegistrations {
 /** A compare-and-swap write lost to another writer. */
 export class StoreConflictError extends Error {
   override readonly name = "StoreConflictError";
+  readonly expected: number;
+  readonly actual: number;
   constructor(expected: number, actual: number) {
     super(
       `configuration changed while applying (expected revision ${expected}, store is at ${actual}); apply again`,
     );
+    this.expected = expected;
+    this.actual = actual;
   }
 }

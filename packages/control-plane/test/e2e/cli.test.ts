@@ -132,7 +132,9 @@ describe("the weft command", { timeout: 60_000 }, () => {
     const r = await weft("apply", "-f", file, "--dry-run", "--server", cp.url);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
-      "dry run: applying would change (nothing was changed):\n  Service shop/orders: created\n",
+      "dry run against configuration version 0: applying would change (nothing was changed):\n" +
+        "  Service shop/orders: created\n" +
+        "to apply only if version 0 is still in force, add --expected-version 0\n",
     );
     expect((await res.admin(cp.url).getConfig({})).version).toBe("0");
   });

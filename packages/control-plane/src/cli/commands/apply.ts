@@ -4,9 +4,11 @@ import { DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
 import { CliError } from "../cli-error.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
 
-export const applyUsage = `usage: weft apply -f FILE|DIR [-f ...] [--dry-run] [--server URL]
-  -f, --filename  YAML or JSON file, or a directory of them; replaces the whole applied set
-  --dry-run       check and show what would change, change nothing`;
+export const applyUsage = `usage: weft apply -f FILE|DIR [-f ...] [--dry-run] [--expected-version V] [--server URL]
+  -f, --filename      YAML or JSON file, or a directory of them; replaces the whole applied set
+  --dry-run           check and show what would change, and the version that was computed against
+  --expected-version  apply only if configuration version V is still in force (as a dry run
+                      printed it); otherwise fail and change nothing`;
 
 /** `weft apply`: every file is checked locally (file:line:col errors) before anything is sent. */
 export async function apply(args: string[], ctx: CliContext): Promise<number> {
@@ -16,6 +18,7 @@ export async function apply(args: string[], ctx: CliContext): Promise<number> {
     {
       filename: { type: "string", short: "f", multiple: true },
       "dry-run": { type: "boolean" },
+      "expected-version": { type: "string" },
       ...serverOption,
     },
     applyUsage,
@@ -31,7 +34,8 @@ export async function apply(args: string[], ctx: CliContext): Promise<number> {
   }
   const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
   const dryRun = values["dry-run"] ?? false;
-  const res = await withAdmin(server, (admin) => admin.apply({ config, dryRun }));
+  const expectedVersion = values["expected-version"] ?? "";
+  const res = await withAdmin(server, (admin) => admin.apply({ config, dryRun, expectedVersion }));
   if (res.changed.length === 0) {
     ctx.out(`no changes; configuration version ${res.version} stays in force\n`);
     return 0;
@@ -39,7 +43,8 @@ export async function apply(args: string[], ctx: CliContext): Promise<number> {
   const lines = res.changed.map((c) => `  ${c}\n`).join("");
   ctx.out(
     dryRun
-      ? `dry run: applying would change (nothing was changed):\n${lines}`
+      ? `dry run against configuration version ${res.version}: applying would change (nothing was changed):\n${lines}` +
+          `to apply only if version ${res.version} is still in force, add --expected-version ${res.version}\n`
       : `applied configuration version ${res.version}:\n${lines}`,
   );
   return 0;

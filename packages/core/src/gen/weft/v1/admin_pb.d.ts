@@ -31,6 +31,17 @@ export declare type ApplyRequest = Message<"weft.v1.ApplyRequest"> & {
    * @generated from field: bool dry_run = 2;
    */
   dryRun: boolean;
+
+  /**
+   * Optimistic concurrency, like a Kubernetes resourceVersion: when set, the apply (or dry
+   * run) succeeds only if the configuration version in force is exactly this one (an
+   * ApplyResponse.version or GetConfigResponse.version; "0" means none was applied yet);
+   * otherwise it fails with FAILED_PRECONDITION naming both versions and changes nothing.
+   * Empty: apply whatever is in force.
+   *
+   * @generated from field: string expected_version = 3;
+   */
+  expectedVersion: string;
 };
 
 /**
