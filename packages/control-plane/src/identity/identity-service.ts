@@ -1,10 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { formatSpiffeId, presentedChain, signLeaf } from "@weft/core";
-import type { IdentityService } from "@weft/core/model";
+import type { IdentityService, SignRequest } from "@weft/core/model";
 import type { ConfigStore } from "../store/config-store.ts";
 import { verifyToken } from "../tokens/tokens.ts";
 import type { MeshCa } from "./certificate-authority.ts";
+import { renewalIdentity } from "./renewal.ts";
 
 export interface IdentityServiceOptions {
   /** Leaf lifetime; 24 h by default. */
@@ -15,9 +16,10 @@ export interface IdentityServiceOptions {
 }
 
 /**
- * The mesh CA's Sign RPC. Who the caller is comes from its bootstrap credential alone: the
- * SPIFFE ID certified is derived from the token's namespace and service account, whatever
- * the CSR asks for. A leaf never outlives the CA that signs it.
+ * The mesh CA's Sign RPC. Who the caller is comes from its bootstrap credential (the SPIFFE ID
+ * certified is derived from the token's namespace and service account, whatever the CSR asks
+ * for) or, to renew, from the current certificate whose key signed the request (the same
+ * SPIFFE ID again). A leaf never outlives the CA that signs it.
  */
 export function identityService(
   ca: MeshCa,
@@ -30,19 +32,7 @@ export function identityService(
   return {
     async sign(req) {
       const t = now();
-      const subject = await verifyToken(store, req.credential, t);
-      if (!subject) {
-        throw new ConnectError(
-          "the bootstrap credential is unknown or expired; create one with `weft token create`",
-          Code.Unauthenticated,
-        );
-      }
-      const spiffeId = formatSpiffeId(ca.trustDomain, [
-        "ns",
-        subject.namespace,
-        "sa",
-        subject.serviceAccount,
-      ]);
+      const spiffeId = await requesterIdentity(req, ca, store, t);
       const caNotAfter = ca.authority.certificate.notAfter.getTime();
       let leaf: Awaited<ReturnType<typeof signLeaf>>;
       try {
@@ -63,4 +53,29 @@ export function identityService(
       };
     },
   };
+}
+
+/** The SPIFFE ID to certify, from the token or the renewal proof; throws a ConnectError naming why not. */
+async function requesterIdentity(
+  req: SignRequest,
+  ca: MeshCa,
+  store: ConfigStore,
+  t: number,
+): Promise<string> {
+  const auth = req.authentication;
+  if (auth.case === "renewal") return renewalIdentity(req.csrPem, auth.value, ca, t);
+  if (auth.case !== "credential") {
+    throw new ConnectError(
+      "the request carries neither a bootstrap credential nor a renewal proof",
+      Code.Unauthenticated,
+    );
+  }
+  const subject = await verifyToken(store, auth.value, t);
+  if (!subject) {
+    throw new ConnectError(
+      "the bootstrap credential is unknown or expired; create one with `weft token create`",
+      Code.Unauthenticated,
+    );
+  }
+  return formatSpiffeId(ca.trustDomain, ["ns", subject.namespace, "sa", subject.serviceAccount]);
 }

@@ -31,7 +31,7 @@ describe("the mesh certificate authority", () => {
     const { token } = await issueToken(cp.store, { namespace: "shop", serviceAccount: "orders" });
     const keys = await generateKeyPair();
     const csr = await createCsr({ keys, spiffeId: "spiffe://corp.test/ns/shop/sa/payments" });
-    const res = await identity.sign({ csrPem: csr, credential: token });
+    const res = await identity.sign({ csrPem: csr, authentication: { case: "credential", value: token } });
     expect(res.spiffeId).toBe("spiffe://corp.test/ns/shop/sa/orders");
     const leaf = res.certificateChainPem[0] ?? "";
     expect(spiffeIdFromCertificate(leaf).spiffeId).toBe("spiffe://corp.test/ns/shop/sa/orders");
@@ -48,10 +48,12 @@ describe("the mesh certificate authority", () => {
     const { identity, cp, dir } = await start();
     const keys = await generateKeyPair();
     const csr = await createCsr({ keys, spiffeId: "spiffe://corp.test/ns/shop/sa/orders" });
-    const outcome = await identity.sign({ csrPem: csr, credential: "weft_forged" }).then(
-      () => new Error("signed with a forged credential"),
-      (e: unknown) => e,
-    );
+    const outcome = await identity
+      .sign({ csrPem: csr, authentication: { case: "credential", value: "weft_forged" } })
+      .then(
+        () => new Error("signed with a forged credential"),
+        (e: unknown) => e,
+      );
     const err = ConnectError.from(outcome);
     expect(err.code).toBe(Code.Unauthenticated);
     const root = cp.ca.trustAnchors[0];

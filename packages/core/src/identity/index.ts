@@ -26,6 +26,17 @@ export {
   retryDelay,
   type Validity,
 } from "./renewal.ts";
+export {
+  type RenewalProofFields,
+  type RenewalProofRejection,
+  type RenewalProofVerdict,
+  type RenewalSignatureAlgorithm,
+  renewalProofMessage,
+  type SignedRenewalProof,
+  signRenewalProof,
+  type VerifyRenewalProofOptions,
+  verifyRenewalProof,
+} from "./renewal-proof.ts";
 export { type RotationOptions, rotationDue, rotationTime } from "./rotation.ts";
 export {
   compareIdentities,

@@ -84,6 +84,11 @@ export async function createMesh(options: CreateMeshOptions): Promise<Mesh> {
       },
       onError: (e, retryInMs) =>
         options.log?.warn({ err: String(e), retryInMs }, "certificate renewal failed"),
+      onBootstrapFallback: (expiredAt) =>
+        options.log?.warn(
+          { expiredAt: expiredAt.toISOString() },
+          "certificate expired before renewal; asking again with the bootstrap token",
+        ),
     });
   } else if (options.credentials) {
     mtls = new MtlsH2Transport(options.credentials);

@@ -108,6 +108,10 @@ export async function runCommand(argv: string[], io: Io, self?: readonly string[
           { ...link, dataDir: values["data-dir"] },
           (c) => sidecarRef?.setCredentials(c),
           (e, retryInMs) => log(io, "certificate renewal failed", { error: String(e), retryInMs }),
+          (expiredAt) =>
+            log(io, "certificate expired before renewal; asking again with the bootstrap token", {
+              expiredAt: expiredAt.toISOString(),
+            }),
         )
       : undefined;
   const credentials = rotator?.current

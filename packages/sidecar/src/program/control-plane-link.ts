@@ -24,13 +24,15 @@ export interface ControlPlaneLinkOptions {
 
 /**
  * Gets the sidecar's first workload certificate from the mesh CA (key made here, CSR with the
- * bootstrap token) and keeps renewing it at about half-life; each renewal is handed to
- * `onRenewed`, which puts it in use for new connections.
+ * bootstrap token) and keeps renewing it at about half-life, proving possession of the one in
+ * use; each renewal is handed to `onRenewed`, which puts it in use for new connections.
+ * `onBootstrapFallback` hears when the certificate expired unrenewed and the token is sent again.
  */
 export async function workloadCertificate(
   options: ControlPlaneLinkOptions & { readonly dataDir?: string },
   onRenewed: (credentials: IssuedCredentials) => void,
   onError: (error: unknown, retryInMs: number) => void,
+  onBootstrapFallback?: (expiredAt: Date) => void,
 ): Promise<CertificateRotator> {
   let first = true;
   const url = options.urls[0];
@@ -48,6 +50,7 @@ export async function workloadCertificate(
         else onRenewed(c);
       },
       onError,
+      onBootstrapFallback,
     },
     cached,
   );

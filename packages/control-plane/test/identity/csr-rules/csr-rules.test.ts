@@ -39,7 +39,7 @@ async function csr(
 }
 
 async function sign(csrPem: string, credential = token) {
-  return identity.sign({ csrPem, credential }).then(
+  return identity.sign({ csrPem, authentication: { case: "credential", value: credential } }).then(
     (res) => ({ ok: true as const, res }),
     (e: unknown) => ({ ok: false as const, err: ConnectError.from(e) }),
   );

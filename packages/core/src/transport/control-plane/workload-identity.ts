@@ -1,9 +1,10 @@
 import { X509Certificate } from "node:crypto";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { type Clock, systemClock } from "../../clock/clock.ts";
 import { createCsr, exportPrivateKeyPem, generateKeyPair } from "../../identity/keys.ts";
 import { type RenewalPolicy, RenewalScheduler, type Validity } from "../../identity/renewal.ts";
+import { signRenewalProof } from "../../identity/renewal-proof.ts";
 import { IdentityService } from "../../model.ts";
 import type { MeshCredentials } from "../credentials.ts";
 
@@ -16,8 +17,13 @@ export interface IssuedCredentials extends MeshCredentials {
 export interface WorkloadIdentityOptions {
   /** The control plane, e.g. `http://127.0.0.1:15010`. */
   readonly url: string;
-  /** Bootstrap credential (`weft token create`). */
+  /** Bootstrap credential (`weft token create`); sent only when `current` is absent. */
   readonly credential: string;
+  /**
+   * Credentials held now (unexpired): when given, the request proves possession of their key
+   * instead of sending `credential`, and the CA renews their SPIFFE ID. The rotator sets this.
+   */
+  readonly current?: IssuedCredentials;
   /**
    * The identity to ask for in the CSR. The CA decides the identity from the credential
    * alone; this only makes the request self-describing.
@@ -32,7 +38,8 @@ export interface WorkloadIdentityOptions {
 
 /**
  * Gets a workload certificate: makes a key pair in this process (the private key never
- * leaves it), sends a CSR with the bootstrap credential, and returns key, chain and anchors.
+ * leaves it), sends a CSR with the bootstrap credential, or with a renewal proof made with
+ * `current`'s key, and returns key, chain and anchors.
  */
 export async function requestWorkloadCredentials(
   options: WorkloadIdentityOptions,
@@ -43,10 +50,17 @@ export async function requestWorkloadCredentials(
     IdentityService,
     createConnectTransport({ baseUrl: options.url, httpVersion: "2" }),
   );
-  const res = await client.sign(
-    { csrPem: csr, credential: options.credential },
-    { timeoutMs: options.timeoutMs ?? 10_000 },
-  );
+  const authentication = options.current
+    ? {
+        case: "renewal" as const,
+        value: await signRenewalProof({
+          csrPem: csr,
+          chainPem: options.current.chain,
+          privateKey: options.current.key,
+        }),
+      }
+    : { case: "credential" as const, value: options.credential };
+  const res = await client.sign({ csrPem: csr, authentication }, { timeoutMs: options.timeoutMs ?? 10_000 });
   const leafPem = res.certificateChainPem[0];
   if (!leafPem) throw new Error(`the CA at ${options.url} returned no certificate`);
   return {
@@ -65,6 +79,11 @@ export interface RotatorOptions extends WorkloadIdentityOptions {
   /** Given each new set of credentials (the first included). */
   readonly onCredentials: (credentials: IssuedCredentials) => void;
   readonly onError?: (error: unknown, retryInMs: number) => void;
+  /**
+   * Told when the certificate in use expired before it could be renewed (the CA was out of
+   * reach that long), so the bootstrap credential is sent again instead of a renewal proof.
+   */
+  readonly onBootstrapFallback?: (expiredAt: Date) => void;
   /** When to renew and how to retry; see DEFAULT_RENEWAL_POLICY (50-70 % of the lifetime, not within 10 s). */
   readonly renewal?: Partial<RenewalPolicy>;
   /** Where renewals come from; a Sign call to `url` when absent (tests and custom CAs replace it). */
@@ -77,7 +96,9 @@ export interface RotatorOptions extends WorkloadIdentityOptions {
  * Keeps a workload's certificate fresh: renews at a random point between 50 % and 70 % of its
  * lifetime (so a fleet issued together does not renew in one burst), never within 10 s, and
  * retries with backoff while the CA is down; the certificate in use keeps working until it
- * expires, so a control plane that is down for a while costs nothing.
+ * expires, so a control plane that is down for a while costs nothing. Renewals prove
+ * possession of the certificate in use; the bootstrap credential is sent for the first
+ * certificate only, and again only once the one in use has expired.
  */
 export class CertificateRotator {
   readonly #scheduler: RenewalScheduler<IssuedCredentials>;
@@ -85,11 +106,17 @@ export class CertificateRotator {
 
   private constructor(options: RotatorOptions) {
     const request = options.request ?? requestWorkloadCredentials;
+    const wallNow = options.wallNow ?? Date.now;
     this.#scheduler = new RenewalScheduler<IssuedCredentials>({
       clock: options.clock ?? systemClock,
-      wallNow: options.wallNow ?? Date.now,
+      wallNow,
       validity: validityOf,
-      renew: () => request(options),
+      renew: () => {
+        const current = this.#current;
+        if (current && current.notAfter.getTime() > wallNow()) return request({ ...options, current });
+        if (current) options.onBootstrapFallback?.(current.notAfter);
+        return request({ ...options, current: undefined });
+      },
       onRenewed: (c) => {
         options.onCredentials(c);
         this.#current = c;
@@ -101,21 +128,30 @@ export class CertificateRotator {
   }
 
   /**
-   * Gets the first certificate, then keeps renewing it. When the CA cannot be reached and
-   * `cached` (kept from an earlier run) is still valid, starts with that and renews in the
-   * background (static stability); otherwise throws, and nothing is served with mTLS.
+   * Gets the first certificate, then keeps renewing it. `cached` (kept from an earlier run)
+   * that is still valid is renewed with a proof of possession, and the bootstrap credential
+   * is sent only if the CA refuses that proof. When the CA cannot be reached and `cached` is
+   * still valid, starts with that and renews in the background (static stability); otherwise
+   * throws, and nothing is served with mTLS.
    */
   static async start(options: RotatorOptions, cached?: IssuedCredentials): Promise<CertificateRotator> {
     const r = new CertificateRotator(options);
     const wallNow = options.wallNow ?? Date.now;
+    const request = options.request ?? requestWorkloadCredentials;
+    const usable = cached && cached.notAfter.getTime() > wallNow() ? cached : undefined;
     let first: IssuedCredentials;
     try {
-      first = await (options.request ?? requestWorkloadCredentials)(options);
+      first = usable
+        ? await request({ ...options, current: usable }).catch((e: unknown) => {
+            if (unreachable(e)) throw e;
+            return request({ ...options, current: undefined });
+          })
+        : await request({ ...options, current: undefined });
     } catch (e) {
-      if (!cached || cached.notAfter.getTime() <= wallNow()) throw e;
-      options.onCredentials(cached);
-      r.#current = cached;
-      r.#scheduler.failed(cached, e);
+      if (!usable) throw e;
+      options.onCredentials(usable);
+      r.#current = usable;
+      r.#scheduler.failed(usable, e);
       return r;
     }
     options.onCredentials(first);
@@ -136,6 +172,12 @@ export class CertificateRotator {
   stop(): void {
     this.#scheduler.stop();
   }
+}
+
+/** Whether a failed Sign call never reached a CA that could answer it (so asking again with the token is no use). */
+function unreachable(e: unknown): boolean {
+  const code = ConnectError.from(e).code;
+  return code === Code.Unavailable || code === Code.DeadlineExceeded;
 }
 
 /** The validity window of the leaf (first certificate) of a credential set. */

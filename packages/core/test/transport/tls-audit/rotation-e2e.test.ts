@@ -157,6 +157,8 @@ describe("rotation end to end, through real mTLS", () => {
     expect(counts.freshAfterFirstExpiry).toBeGreaterThan(10);
     expect(serverRatios.length).toBeGreaterThanOrEqual(2);
     expect(clientRatios.length).toBeGreaterThanOrEqual(2);
+    // Every renewal proved possession of the certificate in use; the tokens went out once each.
+    expect(cp.renewed).toBeGreaterThanOrEqual(serverRatios.length + clientRatios.length);
     // Scheduled at 50-70 % of the lifetime (exact on the fake clock, renewal.test.ts); here
     // measured on arrival, so key generation and the Sign round trip on a loaded machine add
     // up to a second (0.05).

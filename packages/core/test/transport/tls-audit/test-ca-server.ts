@@ -5,7 +5,12 @@ import { createServer, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type CertificateAuthority, presentedChain, signLeaf } from "../../../src/identity/index.ts";
+import {
+  type CertificateAuthority,
+  presentedChain,
+  signLeaf,
+  verifyRenewalProof,
+} from "../../../src/identity/index.ts";
 import { IdentityService } from "../../../src/model.ts";
 
 export type CaMode = "serve" | "refuse" | "withhold";
@@ -14,6 +19,8 @@ export interface TestCaServer {
   readonly url: string;
   /** How many certificates it signed. */
   readonly signed: number;
+  /** How many of the Sign calls it accepted came with a renewal proof rather than a credential. */
+  readonly renewed: number;
   /** Sign with `ca` from now on. */
   setSigner(ca: CertificateAuthority): void;
   /** Hand out these roots as trust anchors from now on. */
@@ -24,8 +31,9 @@ export interface TestCaServer {
 }
 
 /**
- * `identities` maps a bootstrap credential to the SPIFFE ID it proves. Leaves live `ttlMs`
- * from a second before the call.
+ * `identities` maps a bootstrap credential to the SPIFFE ID it proves; a renewal proof proves
+ * the SPIFFE ID of a leaf under one of the anchors handed out now. Leaves live `ttlMs` from a
+ * second before the call.
  */
 export async function startTestCa(options: {
   signer: CertificateAuthority;
@@ -36,6 +44,7 @@ export async function startTestCa(options: {
   let anchors = [options.signer];
   let mode: CaMode = "serve";
   let signed = 0;
+  let renewed = 0;
   let release: (() => void) | undefined;
   let released = Promise.resolve();
   const handler = connectNodeAdapter({
@@ -44,9 +53,24 @@ export async function startTestCa(options: {
         async sign(req) {
           if (mode === "withhold") await released;
           if (mode === "refuse") throw new ConnectError("the test CA is down", Code.Unavailable);
-          const spiffeId = options.identities[req.credential];
-          if (!spiffeId) throw new ConnectError("unknown credential", Code.Unauthenticated);
           const now = Date.now();
+          const auth = req.authentication;
+          let spiffeId: string | undefined;
+          if (auth.case === "renewal") {
+            const verdict = await verifyRenewalProof({
+              csrPem: req.csrPem,
+              proof: auth.value,
+              trustAnchors: anchors.map((a) => a.certificate),
+              trustDomain: "weft.local",
+              now,
+            });
+            if (!verdict.ok) throw new ConnectError(verdict.message, Code.PermissionDenied);
+            spiffeId = verdict.identity.spiffeId;
+            renewed++;
+          } else {
+            spiffeId = auth.case === "credential" ? options.identities[auth.value] : undefined;
+            if (!spiffeId) throw new ConnectError("unknown credential", Code.Unauthenticated);
+          }
           const leaf = await signLeaf({
             csr: req.csrPem,
             ca: signer,
@@ -76,6 +100,9 @@ export async function startTestCa(options: {
     url: `http://127.0.0.1:${port}`,
     get signed() {
       return signed;
+    },
+    get renewed() {
+      return renewed;
     },
     setSigner(ca) {
       signer = ca;

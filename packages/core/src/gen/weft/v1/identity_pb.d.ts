@@ -11,7 +11,8 @@ import type { Message } from "@bufbuild/protobuf";
 export declare const file_weft_v1_identity: GenFile;
 
 /**
- * SignRequest carries a PEM CSR and the credential that proves who asks.
+ * SignRequest carries a PEM CSR and what proves who asks: a bootstrap credential for the first
+ * certificate, or proof of holding a current certificate to renew it.
  *
  * @generated from message weft.v1.SignRequest
  */
@@ -22,11 +23,25 @@ export declare type SignRequest = Message<"weft.v1.SignRequest"> & {
   csrPem: string;
 
   /**
-   * A bootstrap token from `weft token create`, or a Kubernetes service-account token.
-   *
-   * @generated from field: string credential = 2;
+   * @generated from oneof weft.v1.SignRequest.authentication
    */
-  credential: string;
+  authentication: {
+    /**
+     * A bootstrap token from `weft token create`, or a Kubernetes service-account token.
+     *
+     * @generated from field: string credential = 2;
+     */
+    value: string;
+    case: "credential";
+  } | {
+    /**
+     * Renewal: the certificate is issued for the SPIFFE ID of the presented certificate.
+     *
+     * @generated from field: weft.v1.RenewalProof renewal = 3;
+     */
+    value: RenewalProof;
+    case: "renewal";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -34,6 +49,49 @@ export declare type SignRequest = Message<"weft.v1.SignRequest"> & {
  * Use `create(SignRequestSchema)` to create a new message.
  */
 export declare const SignRequestSchema: GenMessage<SignRequest>;
+
+/**
+ * RenewalProof proves possession of a current workload certificate (as SPIRE and Istio renew):
+ * the certificate chain, and a signature by that certificate's private key over the new CSR.
+ * Binding the signature to the CSR means a captured proof is worth nothing to anyone else: it
+ * only certifies the CSR's key, which the capturer does not hold.
+ *
+ * @generated from message weft.v1.RenewalProof
+ */
+export declare type RenewalProof = Message<"weft.v1.RenewalProof"> & {
+  /**
+   * The current chain as presented in TLS, leaf first, one PEM certificate per entry. The leaf
+   * must chain to the CA's trust anchors and be within its validity window.
+   *
+   * @generated from field: repeated string certificate_chain_pem = 1;
+   */
+  certificateChainPem: string[];
+
+  /**
+   * How `signature` was made, as JWS (RFC 7518 section 3) names it, which fixes the encoding too:
+   * ES256 (ECDSA P-256, SHA-256) and ES384 (ECDSA P-384, SHA-384) are r || s, each a
+   * fixed-length big-endian integer (what WebCrypto writes, not DER); RS256 is RSASSA-PKCS1-v1_5
+   * with SHA-256. It must fit the leaf's key.
+   *
+   * @generated from field: string signature_algorithm = 2;
+   */
+  signatureAlgorithm: string;
+
+  /**
+   * The signature, by the leaf's private key, over the ASCII bytes "weft-renewal-proof-v1",
+   * one zero byte, then the DER of the CSR in `csr_pem`. The prefix keeps a signature made for
+   * any other purpose (TLS among them) from ever passing as a renewal proof.
+   *
+   * @generated from field: bytes signature = 3;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message weft.v1.RenewalProof.
+ * Use `create(RenewalProofSchema)` to create a new message.
+ */
+export declare const RenewalProofSchema: GenMessage<RenewalProof>;
 
 /**
  * SignResponse returns the leaf first, then intermediates, and the trust anchors.

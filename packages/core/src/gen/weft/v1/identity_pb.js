@@ -9,7 +9,7 @@ import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/vali
  * Describes the file weft/v1/identity.proto.
  */
 export const file_weft_v1_identity = /*@__PURE__*/
-  fileDesc("ChZ3ZWZ0L3YxL2lkZW50aXR5LnByb3RvEgd3ZWZ0LnYxIkQKC1NpZ25SZXF1ZXN0EhgKB2Nzcl9wZW0YASABKAlCB7pIBHICEAESGwoKY3JlZGVudGlhbBgCIAEoCUIHukgEcgIQASJbCgxTaWduUmVzcG9uc2USHQoVY2VydGlmaWNhdGVfY2hhaW5fcGVtGAEgAygJEhkKEXRydXN0X2FuY2hvcnNfcGVtGAIgAygJEhEKCXNwaWZmZV9pZBgDIAEoCTJGCg9JZGVudGl0eVNlcnZpY2USMwoEU2lnbhIULndlZnQudjEuU2lnblJlcXVlc3QaFS53ZWZ0LnYxLlNpZ25SZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate]);
+  fileDesc("ChZ3ZWZ0L3YxL2lkZW50aXR5LnByb3RvEgd3ZWZ0LnYxIokBCgtTaWduUmVxdWVzdBIYCgdjc3JfcGVtGAEgASgJQge6SARyAhABEh0KCmNyZWRlbnRpYWwYAiABKAlCB7pIBHICEAFIABIoCgdyZW5ld2FsGAMgASgLMhUud2VmdC52MS5SZW5ld2FsUHJvb2ZIAEIXCg5hdXRoZW50aWNhdGlvbhIFukgCCAEimwEKDFJlbmV3YWxQcm9vZhIzChVjZXJ0aWZpY2F0ZV9jaGFpbl9wZW0YASADKAlCFLpIEZIBDggBEAYiCHIGEAEYgIABEjcKE3NpZ25hdHVyZV9hbGdvcml0aG0YAiABKAlCGrpIF3IVUgVFUzI1NlIFRVMzODRSBVJTMjU2Eh0KCXNpZ25hdHVyZRgDIAEoDEIKukgHegUQARiACCJbCgxTaWduUmVzcG9uc2USHQoVY2VydGlmaWNhdGVfY2hhaW5fcGVtGAEgAygJEhkKEXRydXN0X2FuY2hvcnNfcGVtGAIgAygJEhEKCXNwaWZmZV9pZBgDIAEoCTJGCg9JZGVudGl0eVNlcnZpY2USMwoEU2lnbhIULndlZnQudjEuU2lnblJlcXVlc3QaFS53ZWZ0LnYxLlNpZ25SZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate]);
 
 /**
  * Describes the message weft.v1.SignRequest.
@@ -19,11 +19,18 @@ export const SignRequestSchema = /*@__PURE__*/
   messageDesc(file_weft_v1_identity, 0);
 
 /**
+ * Describes the message weft.v1.RenewalProof.
+ * Use `create(RenewalProofSchema)` to create a new message.
+ */
+export const RenewalProofSchema = /*@__PURE__*/
+  messageDesc(file_weft_v1_identity, 1);
+
+/**
  * Describes the message weft.v1.SignResponse.
  * Use `create(SignResponseSchema)` to create a new message.
  */
 export const SignResponseSchema = /*@__PURE__*/
-  messageDesc(file_weft_v1_identity, 1);
+  messageDesc(file_weft_v1_identity, 2);
 
 /**
  * IdentityService is the mesh certificate authority.
