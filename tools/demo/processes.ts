@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setPriority } from "node:os";
+import { fileURLToPath } from "node:url";
+
+const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.ts", import.meta.url));
 
 /** A child the demo started, once it said it was ready. */
 export interface Child {
@@ -42,10 +45,15 @@ export class Processes {
 
   /** Spawns `node --conditions=@weft/source <args>` and waits (bounded) for its JSON ready line. */
   async start(name: string, args: readonly string[], options: StartOptions): Promise<Child> {
-    const child = spawn(process.execPath, ["--conditions=@weft/source", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...options.env },
-    });
+    // stdin: a pipe held open for the child's life; see exit-with-parent.ts.
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@weft/source", "--import", EXIT_WITH_PARENT, ...args],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { ...process.env, ...options.env, WEFT_DEMO_PID: String(process.pid) },
+      },
+    );
     if (child.pid === undefined) throw new Error(`${name}: could not start ${args[0]}`);
     this.pids.push(child.pid);
     const renice = (n: number) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,33 @@ function processesUsing(dir: string): number[] {
   return pids;
 }
 
+/** Pids whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1];
+      if (Number(ppid) === pid) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+/** The demo's temporary directory, when `pid`'s command line names a file in it. */
+function demoDirOf(pid: number): string | undefined {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const prefix = join(tmpdir(), "weft-demo-");
+    const file = args.find((a) => a.startsWith(prefix));
+    if (file === undefined) return undefined;
+    const end = file.indexOf("/", prefix.length);
+    return end < 0 ? file : file.slice(0, end);
+  } catch {
+    return undefined;
+  }
+}
+
 function expectNothingLeft(out: string) {
   const { pids, dir } = startedBy(out);
   // Control plane aside (in the demo process): 3 apps, 3 sidecars and orders at least.
@@ -89,6 +116,25 @@ describe("npm start: the demo mesh", () => {
     expect(out).toMatch(/^SUMMARY: /m);
     expect(code === 0 || code === 1).toBe(true);
     expectNothingLeft(out);
+  }, 90_000);
+
+  it("leaves nothing running when the demo itself is killed with SIGKILL", async () => {
+    let children: number[] = [];
+    let dir = "";
+    const { out } = await demo([], (text, child) => {
+      if (children.length > 0 || !/\[\s*([2-9]|\d\d+) s\] loadgen/.test(text)) return;
+      children = childrenOf(child.pid as number);
+      dir = children.map(demoDirOf).find((d) => d !== undefined) ?? "";
+      child.kill("SIGKILL");
+    });
+    expect(children.length, out.slice(-3000)).toBeGreaterThanOrEqual(7);
+    // Nothing can stop them for the demo: each sees its stdin pipe close and stops itself.
+    const deadline = performance.now() + 20_000;
+    while (children.some(isAlive) && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(children.filter(isAlive)).toEqual([]);
+    // The demo had no chance to remove its directory: the test does.
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 
   it("--print-config describes examples/mesh.yaml", () => {
