@@ -1,7 +1,5 @@
-import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type MeshConfig, MeshConfigSchema, ServiceSchema } from "@weft/core/model";
@@ -9,26 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openEtcdStore } from "../../src/store/etcd-store.ts";
 import { Resources } from "../helpers.ts";
 import { type EtcdCluster, startEtcdCluster } from "../support/etcd-cluster.ts";
+import { weft } from "../weft-cli.ts";
 
 const res = new Resources();
 afterEach(() => res.closeAll());
-
-const packageDir = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Runs the real `weft` command with the pinned node, from the TypeScript sources. */
-function weft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--conditions=@weft/source", "src/cli/main.ts", ...args],
-      { cwd: packageDir, env: { ...process.env, WEFT_SERVER: "" }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 const services = (...names: string[]): MeshConfig =>
   create(MeshConfigSchema, {

@@ -1,31 +1,14 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyToken } from "../../src/tokens/tokens.ts";
 import { Resources, waitFor } from "../helpers.ts";
+import { packageDir, weft } from "../weft-cli.ts";
 
 const res = new Resources();
 afterEach(() => res.closeAll());
-
-const packageDir = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Runs the real `weft` command with the pinned node, from the TypeScript sources. */
-function weft(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--conditions=@weft/source", "src/cli/main.ts", ...args],
-      { cwd: packageDir, env: { ...process.env, WEFT_SERVER: "" }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 const service = (name: string, extra = "") =>
   `apiVersion: weft.dev/v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  mode: SIDECAR\n${extra}`;
