@@ -76,11 +76,23 @@ export class DiscoveryHub {
     });
     this.view = new MeshView(this.registry);
     if (options.warmupMs > 0)
-      this.warmup = options.clock.setTimeout(() => {
-        this.warmup = undefined;
-        for (const s of this.warming) if (this.sessions.has(s)) s.start();
-        this.warming.clear();
-      }, options.warmupMs);
+      this.warmup = options.clock.setTimeout(() => this.finishWarmup(), options.warmupMs);
+  }
+
+  /**
+   * Ends the warm-up now: the registry is known to be whole (a shared store fed it the
+   * registrations other replicas hold), so the data planes waiting for it are served.
+   */
+  endWarmup(): void {
+    if (this.warmup === undefined) return;
+    this.options.clock.clearTimeout(this.warmup);
+    this.finishWarmup();
+  }
+
+  private finishWarmup(): void {
+    this.warmup = undefined;
+    for (const s of this.warming) if (this.sessions.has(s)) s.start();
+    this.warming.clear();
   }
 
   setConfig(revision: number, config: MeshConfig): void {

@@ -43,7 +43,8 @@ export interface ControlPlaneOptions {
    * only after this long, once the others had time to register again; until then they serve
    * what they hold. Default: the data planes' longest reconnect delay plus 2 s (32 s), so that
    * after an outage no data plane is told the endpoints of one not back yet are gone.
-   * Data planes without a version are served at once.
+   * Data planes without a version are served at once, and the warm-up ends as soon as a
+   * shared store (etcd) shows the registrations other replicas hold: the view is then whole.
    */
   warmupMs?: number;
   /** HTTP/2 PING interval that finds dead data planes (their lease then runs out). Default 15 s; 0 disables. */

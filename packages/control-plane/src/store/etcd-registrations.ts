@@ -268,6 +268,9 @@ export class EtcdRegistrations implements SharedRegistrations {
     this.local.delete(key);
     this.remote.add(key);
     this.hub?.registry.register(registration, REMOTE);
+    // Another replica's data planes are in view: this replica sees what the fleet sees, so
+    // data planes coming here need not wait for the others to register again.
+    this.hub?.endWarmup();
   }
 
   private onDelete(key: string) {

@@ -296,4 +296,22 @@ describe("discovery hub", () => {
       "inventory",
     ]);
   });
+
+  it("serves the data planes held by the warm-up as soon as it is ended early (the view is whole)", async () => {
+    const { clock, hub } = setup(mesh, 32_000);
+    const orders = open(hub, {
+      service: "orders",
+      namespace: "shop",
+      instanceId: "o-1",
+      dependencies: ["inventory"],
+      lastVersion: "1-0123456789ab",
+    });
+    await clock.advance(1000);
+    expect(orders.sent).toHaveLength(0);
+    hub.endWarmup();
+    expect(orders.sent[0]?.kind.case).toBeDefined();
+    // Once over, it stays over: a data plane returning later is served at once.
+    const later = open(hub, { service: "orders", namespace: "shop", instanceId: "o-2", lastVersion: "1-x" });
+    expect(later.sent.length).toBeGreaterThan(0);
+  });
 });
