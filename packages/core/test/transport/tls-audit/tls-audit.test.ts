@@ -171,10 +171,11 @@ describe("external audit of the live listener", () => {
     const scan = () => runTestssl(ident, strict.port, ["-p", "-E", "-S", "-U", "--fast"], 130_000);
     let findings = await scan();
     // On a machine loaded by other suites testssl's openssl probes can time out ("cannot
-    // connect"): such a scan proves nothing either way, so it is repeated once.
-    const firstProblems = scanProblemsOf(findings);
-    if (firstProblems.length > 0) {
-      console.info(`testssl scan problems, scanning again: ${JSON.stringify(firstProblems)}`);
+    // connect"): such a scan proves nothing either way, so it is repeated, up to twice.
+    for (let again = 0; again < 2; again++) {
+      const problems = scanProblemsOf(findings);
+      if (problems.length === 0) break;
+      console.info(`testssl scan problems, scanning again: ${JSON.stringify(problems)}`);
       findings = await scan();
     }
     const seconds = (Date.now() - started) / 1000;
@@ -206,5 +207,5 @@ describe("external audit of the live listener", () => {
       refused: true,
       reachedApp: false,
     });
-  }, 300_000);
+  }, 420_000);
 });
