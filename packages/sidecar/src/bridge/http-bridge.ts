@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERROR_HEADER, type Place } from "@weft/core";
 import type { Stats } from "../admin/stats.ts";
-import type { FrontRequest, FrontResponse, InFlight } from "../http/proxy.ts";
+import { type FrontRequest, type FrontResponse, type InFlight, responseEnded } from "../http/proxy.ts";
 import type { MeshUpstream } from "../http/upstream.ts";
 import { type BridgeRoute, BridgeRoutes } from "./bridge-routes.ts";
 import { BridgeError, exchangeFrame } from "./frame-exchange.ts";
@@ -58,7 +58,7 @@ export class HttpBridge {
     const abort = new AbortController();
     req.once("aborted", () => abort.abort());
     res.once("close", () => {
-      if (!res.writableFinished) abort.abort();
+      if (!responseEnded(res)) abort.abort();
     });
     const timer = setTimeout(
       () =>

@@ -51,7 +51,7 @@ export function streamExchange(
 ): Exchange {
   const abort = new AbortController();
   stream.once("close", () => {
-    if (!stream.writableFinished) abort.abort();
+    if (!stream.writableEnded) abort.abort();
   });
   let trailers: OutgoingHttpHeaders = {};
   return {
@@ -91,7 +91,7 @@ export function streamExchange(
 function http1Exchange(req: Readable & FrontRequest, res: ServerResponse): Exchange {
   const abort = new AbortController();
   res.once("close", () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableEnded) abort.abort();
   });
   return {
     method: req.method ?? "GET",

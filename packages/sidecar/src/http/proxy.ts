@@ -22,6 +22,18 @@ export interface ProxyOptions {
   readonly stats: Stats;
 }
 
+/**
+ * Whether the response was ended by this side: checked on "close" to tell a caller that went
+ * away (abort the upstream exchange) from an exchange that is over (aborting it would build a
+ * DOMException and destroy the upstream request, keep-alive connection included). An HTTP/2
+ * stream is not yet writableFinished at "close" ("finish" comes after), and a trailers-only
+ * answer ends the stream under the compat response, so the stream's own end is what counts.
+ */
+export function responseEnded(res: FrontResponse): boolean {
+  const h2 = (res as Http2ServerResponse).stream;
+  return h2 ? h2.writableEnded : res.writableEnded;
+}
+
 /** Requests being served, so a drain knows when it is done. */
 export class InFlight {
   count = 0;
@@ -70,7 +82,7 @@ export function createProxyHandler(options: ProxyOptions, inFlight: InFlight) {
     const abort = new AbortController();
     req.once("aborted", () => abort.abort());
     res.once("close", () => {
-      if (!res.writableFinished) abort.abort();
+      if (!responseEnded(res)) abort.abort();
     });
     let upstream: Upstream;
     try {

@@ -105,9 +105,9 @@ function serve(
   delete out[PEER_IDENTITY_HEADER];
   if (peer.identity) out[PEER_IDENTITY_HEADER] = peer.identity.spiffeId;
   const abort = new AbortController();
-  // Only a stream cut before its response ended is an abort (an abort builds a DOMException).
+  // Only a stream cut before its response ended is an abort (see responseEnded).
   stream.once("close", () => {
-    if (!stream.writableFinished) abort.abort();
+    if (!stream.writableEnded) abort.abort();
   });
   const body = stream as ServerHttp2Stream & { trailers?: NodeJS.Dict<string> };
   stream.once("trailers", (t: NodeJS.Dict<string>) => {
