@@ -1,4 +1,6 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSea } from "../build/sea.ts";
@@ -104,4 +106,96 @@ describe("the single executable (Node SEA, no Node needed on the target)", () =>
     }
     expect(await exited).toBe(0);
   });
+
+  it("runs as the image will: in a root filesystem with only distroless/cc's libraries, as its nonroot user", async () => {
+    // What gcr.io/distroless/cc-debian12:nonroot holds that a program can use: glibc,
+    // libstdc++ and libgcc, /etc/passwd with nonroot (65532), /tmp, and the /dev nodes a
+    // container runtime provides. No shell, no /usr/bin, no /proc, no Node. (No Docker daemon
+    // runs here, so the Dockerfile's runtime stage is rebuilt by hand; root makes the nodes.)
+    if (process.getuid?.() !== 0)
+      throw new Error("this test builds a root filesystem with chroot: run it as root");
+    const root = `${tmp.dir}/rootfs`;
+    const libs = execFileSync("ldd", [exe], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+      .filter((p): p is string => p !== undefined);
+    const DISTROLESS_CC = /\/(ld-linux-x86-64|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s)\.so/;
+    expect(libs.filter((l) => !DISTROLESS_CC.test(l))).toEqual([]);
+    for (const lib of libs) {
+      mkdirSync(`${root}${dirname(lib)}`, { recursive: true });
+      copyFileSync(lib, `${root}${lib}`);
+    }
+    for (const d of ["usr/local/bin", "etc/weft", "tmp", "dev"])
+      mkdirSync(`${root}/${d}`, { recursive: true });
+    chmodSync(`${root}/tmp`, 0o1777);
+    copyFileSync(exe, `${root}/usr/local/bin/weft-sidecar`);
+    chmodSync(`${root}/usr/local/bin/weft-sidecar`, 0o755);
+    writeFileSync(
+      `${root}/etc/passwd`,
+      "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n",
+    );
+    writeFileSync(`${root}/etc/group`, "root:x:0:\nnonroot:x:65532:\n");
+    writeFileSync(`${root}/etc/weft/mesh.yaml`, ordersConfig(1));
+    for (const [name, minor] of [
+      ["null", 3],
+      ["random", 8],
+      ["urandom", 9],
+    ] as const)
+      execFileSync("mknod", ["-m", "666", `${root}/dev/${name}`, "c", "1", String(minor)]);
+    app ??= await recordingApp((_req, res, body) => res.end(`app got ${body}`));
+    // An empty environment, as in the image (so chroot is named by its path).
+    const child = spawn(
+      "/usr/sbin/chroot",
+      [
+        "--userspec=65532:65532",
+        root,
+        "/usr/local/bin/weft-sidecar",
+        "run",
+        "--config",
+        "/etc/weft/mesh.yaml",
+        "--service",
+        "orders",
+        "--namespace",
+        "shop",
+        "--app-port",
+        String(app.port),
+        "--inbound",
+        "127.0.0.1:0",
+        "--outbound",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+      ],
+      { env: {}, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      const started = performance.now();
+      while (!err.includes('"weft-sidecar started"') && performance.now() - started < 15_000) {
+        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const line = err.split("\n").find((l) => l.includes('"weft-sidecar started"'));
+      expect(line, err).toBeDefined();
+      const ports = (JSON.parse(line as string) as { ports: Record<string, number> }).ports;
+      expect((await fetch(`http://127.0.0.1:${ports.admin}/ready`)).status).toBe(200);
+      const { stdout } = await promisify(execFile)("curl", [
+        "-sS",
+        "--max-time",
+        "10",
+        "--http2-prior-knowledge",
+        "--data-binary",
+        "from the image",
+        `http://127.0.0.1:${ports.inbound}/x`,
+      ]);
+      expect(stdout).toBe("app got from the image");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  }, 30_000);
 });
