@@ -50,61 +50,14 @@ describe("the single executable (Node SEA, no Node needed on the target)", () =>
   });
 
   it("runs with no node on PATH: reads its config, serves /live and /ready, and proxies to the app", async () => {
-    app = await recordingApp((_req, res, body) => res.end(`app got ${body}`));
+    app ??= await recordingApp((_req, res, body) => res.end(`app got ${body}`));
     tmp.write("mesh.yaml", ordersConfig(1));
-    const child = spawn(
+    await servesUntilStopped(
       exe,
-      [
-        "run",
-        "--config",
-        `${tmp.dir}/mesh.yaml`,
-        "--service",
-        "orders",
-        "--namespace",
-        "shop",
-        "--app-port",
-        String(app.port),
-        "--inbound",
-        "127.0.0.1:0",
-        "--outbound",
-        "127.0.0.1:0",
-        "--admin",
-        "127.0.0.1:0",
-      ],
-      { env: { PATH: "/nonexistent" }, stdio: ["ignore", "ignore", "pipe"] },
+      runArgs(`${tmp.dir}/mesh.yaml`, app.port),
+      { PATH: "/nonexistent" },
+      "ping",
     );
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    try {
-      const started = performance.now();
-      while (!err.includes('"weft-sidecar started"') && performance.now() - started < 15_000) {
-        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const line = err.split("\n").find((l) => l.includes('"weft-sidecar started"'));
-      expect(line, err).toBeDefined();
-      const ports = (JSON.parse(line as string) as { ports: Record<string, number> }).ports;
-      const live = await fetch(`http://127.0.0.1:${ports.admin}/live`);
-      expect(live.status).toBe(200);
-      expect((await fetch(`http://127.0.0.1:${ports.admin}/ready`)).status).toBe(200);
-      // The mesh inbound (h2c without certificates) to the app.
-      const { stdout } = await promisify(execFile)("curl", [
-        "-sS",
-        "--max-time",
-        "10",
-        "--http2-prior-knowledge",
-        "--data-binary",
-        "ping",
-        `http://127.0.0.1:${ports.inbound}/x`,
-      ]);
-      expect(stdout).toBe("app got ping");
-    } finally {
-      child.kill("SIGTERM");
-    }
-    expect(await exited).toBe(0);
   });
 
   it("runs as the image will: in a root filesystem with only distroless/cc's libraries, as its nonroot user", async () => {
@@ -144,58 +97,72 @@ describe("the single executable (Node SEA, no Node needed on the target)", () =>
       execFileSync("mknod", ["-m", "666", `${root}/dev/${name}`, "c", "1", String(minor)]);
     app ??= await recordingApp((_req, res, body) => res.end(`app got ${body}`));
     // An empty environment, as in the image (so chroot is named by its path).
-    const child = spawn(
-      "/usr/sbin/chroot",
-      [
-        "--userspec=65532:65532",
-        root,
-        "/usr/local/bin/weft-sidecar",
-        "run",
-        "--config",
-        "/etc/weft/mesh.yaml",
-        "--service",
-        "orders",
-        "--namespace",
-        "shop",
-        "--app-port",
-        String(app.port),
-        "--inbound",
-        "127.0.0.1:0",
-        "--outbound",
-        "127.0.0.1:0",
-        "--admin",
-        "127.0.0.1:0",
-      ],
-      { env: {}, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    try {
-      const started = performance.now();
-      while (!err.includes('"weft-sidecar started"') && performance.now() - started < 15_000) {
-        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const line = err.split("\n").find((l) => l.includes('"weft-sidecar started"'));
-      expect(line, err).toBeDefined();
-      const ports = (JSON.parse(line as string) as { ports: Record<string, number> }).ports;
-      expect((await fetch(`http://127.0.0.1:${ports.admin}/ready`)).status).toBe(200);
-      const { stdout } = await promisify(execFile)("curl", [
-        "-sS",
-        "--max-time",
-        "10",
-        "--http2-prior-knowledge",
-        "--data-binary",
-        "from the image",
-        `http://127.0.0.1:${ports.inbound}/x`,
-      ]);
-      expect(stdout).toBe("app got from the image");
-    } finally {
-      child.kill("SIGTERM");
-    }
-    expect(await exited).toBe(0);
+    const inImage = ["--userspec=65532:65532", root, "/usr/local/bin/weft-sidecar"];
+    const args = [...inImage, ...runArgs("/etc/weft/mesh.yaml", app.port)];
+    await servesUntilStopped("/usr/sbin/chroot", args, {}, "from the image");
   }, 30_000);
 });
+
+function runArgs(config: string, appPort: number): string[] {
+  return [
+    "run",
+    "--config",
+    config,
+    "--service",
+    "orders",
+    "--namespace",
+    "shop",
+    "--app-port",
+    String(appPort),
+    "--inbound",
+    "127.0.0.1:0",
+    "--outbound",
+    "127.0.0.1:0",
+    "--admin",
+    "127.0.0.1:0",
+  ];
+}
+
+/**
+ * Starts the sidecar, waits for its start-up line, checks /live and /ready and a request through
+ * the mesh inbound (h2c without certificates) to the app (which echoes `body`), then stops it
+ * with SIGTERM, which must end it with exit code 0.
+ */
+async function servesUntilStopped(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  body: string,
+): Promise<void> {
+  const child = spawn(file, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  try {
+    const started = performance.now();
+    while (!err.includes('"weft-sidecar started"') && performance.now() - started < 15_000) {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const line = err.split("\n").find((l) => l.includes('"weft-sidecar started"'));
+    expect(line, err).toBeDefined();
+    const ports = (JSON.parse(line as string) as { ports: Record<string, number> }).ports;
+    expect((await fetch(`http://127.0.0.1:${ports.admin}/live`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.admin}/ready`)).status).toBe(200);
+    const { stdout } = await promisify(execFile)("curl", [
+      "-sS",
+      "--max-time",
+      "10",
+      "--http2-prior-knowledge",
+      "--data-binary",
+      body,
+      `http://127.0.0.1:${ports.inbound}/x`,
+    ]);
+    expect(stdout).toBe(`app got ${body}`);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  expect(await exited).toBe(0);
+}
