@@ -2,15 +2,33 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { ConfigError, formatProblem } from "@weft/core";
-import { type AdminService, MeshConfigSchema, type ServiceEndpoints } from "@weft/core/model";
+import {
+  type AdminService,
+  MeshConfigSchema,
+  type RevokedIdentity,
+  RevokedIdentitySchema,
+  type ServiceEndpoints,
+} from "@weft/core/model";
 import { diffMeshConfig } from "../config/diff.ts";
 import { validateMeshConfig } from "../config/validate.ts";
 import type { DiscoveryHub } from "../discovery/hub.ts";
-import { type ConfigStore, StoreConflictError } from "../store/config-store.ts";
+import { revocableIdentity } from "../identity/revocations.ts";
+import { type ConfigStore, type RevocationRecord, StoreConflictError } from "../store/config-store.ts";
 import { issueToken } from "../tokens/tokens.ts";
 
+export interface AdminServiceOptions {
+  /** The mesh CA's trust domain: only its identities can be revoked. */
+  readonly trustDomain: string;
+  readonly now?: () => number;
+}
+
 /** What the `weft` command and the dashboard call. */
-export function adminService(store: ConfigStore, hub: DiscoveryHub): ServiceImpl<typeof AdminService> {
+export function adminService(
+  store: ConfigStore,
+  hub: DiscoveryHub,
+  options: AdminServiceOptions,
+): ServiceImpl<typeof AdminService> {
+  const now = options.now ?? Date.now;
   return {
     async apply(request) {
       let checked: ReturnType<typeof validateMeshConfig>;
@@ -83,7 +101,40 @@ export function adminService(store: ConfigStore, hub: DiscoveryHub): ServiceImpl
         throw e;
       }
     },
+
+    async revokeIdentity(request) {
+      const record: RevocationRecord = {
+        spiffeId: revocableIdentity(request.spiffeId, options.trustDomain),
+        reason: request.reason.trim(),
+        revokedAtMs: now(),
+      };
+      await store.putRevocation(record);
+      return { revoked: revokedIdentity(record) };
+    },
+
+    async listRevokedIdentities() {
+      return { identities: (await store.listRevocations()).map(revokedIdentity) };
+    },
+
+    async restoreIdentity(request) {
+      const spiffeId = revocableIdentity(request.spiffeId, options.trustDomain);
+      const restored = await store.deleteRevocation(spiffeId);
+      if (!restored)
+        throw new ConnectError(
+          `${spiffeId} is not revoked, so there is nothing to restore (weft identity list shows the revoked ones)`,
+          Code.NotFound,
+        );
+      return { restored: revokedIdentity(restored) };
+    },
   };
+}
+
+function revokedIdentity(r: RevocationRecord): RevokedIdentity {
+  return create(RevokedIdentitySchema, {
+    spiffeId: r.spiffeId,
+    reason: r.reason,
+    revokedAt: timestampFromMs(r.revokedAtMs),
+  });
 }
 
 /**

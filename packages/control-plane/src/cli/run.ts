@@ -5,6 +5,7 @@ import type { CliContext } from "./commands/context.ts";
 import { explain, explainUsage } from "./commands/explain.ts";
 import { gen, genUsage } from "./commands/gen.ts";
 import { get, getUsage } from "./commands/get.ts";
+import { identity, identityUsage } from "./commands/identity.ts";
 import { serve, serveUsage } from "./commands/serve.ts";
 import { status, statusUsage } from "./commands/status.ts";
 import { token, tokenUsage } from "./commands/token.ts";
@@ -20,6 +21,8 @@ ${getUsage}
 ${statusUsage}
 
 ${tokenUsage}
+
+${identityUsage}
 
 ${checkUsage}
 
@@ -37,6 +40,7 @@ const commands: Record<string, (args: string[], ctx: CliContext) => Promise<numb
   get,
   status,
   token,
+  identity,
   check,
   explain,
   gen,

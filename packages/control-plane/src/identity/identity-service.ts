@@ -6,6 +6,7 @@ import type { ConfigStore } from "../store/config-store.ts";
 import { verifyToken } from "../tokens/tokens.ts";
 import type { MeshCa } from "./certificate-authority.ts";
 import { renewalIdentity } from "./renewal.ts";
+import { refuseRevoked } from "./revocations.ts";
 
 export interface IdentityServiceOptions {
   /** Leaf lifetime; 24 h by default. */
@@ -19,7 +20,8 @@ export interface IdentityServiceOptions {
  * The mesh CA's Sign RPC. Who the caller is comes from its bootstrap credential (the SPIFFE ID
  * certified is derived from the token's namespace and service account, whatever the CSR asks
  * for) or, to renew, from the current certificate whose key signed the request (the same
- * SPIFFE ID again). A leaf never outlives the CA that signs it.
+ * SPIFFE ID again). Nothing is signed for a revoked SPIFFE ID, whichever way the caller
+ * authenticated. A leaf never outlives the CA that signs it.
  */
 export function identityService(
   ca: MeshCa,
@@ -33,6 +35,8 @@ export function identityService(
     async sign(req) {
       const t = now();
       const spiffeId = await requesterIdentity(req, ca, store, t);
+      // After authentication, so only a caller that proved the identity learns it is revoked.
+      await refuseRevoked(store, spiffeId);
       const caNotAfter = ca.authority.certificate.notAfter.getTime();
       let leaf: Awaited<ReturnType<typeof signLeaf>>;
       try {

@@ -1,5 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { ConfigListener, ConfigStore, StoredConfig, TokenRecord } from "../store/config-store.ts";
+import type {
+  ConfigListener,
+  ConfigStore,
+  RevocationRecord,
+  StoredConfig,
+  TokenRecord,
+} from "../store/config-store.ts";
 import { type KubernetesOptions, type KubernetesSource, startKubernetesSource } from "./kubernetes-source.ts";
 
 /**
@@ -19,7 +25,7 @@ export class KubernetesManagedError extends ConnectError {
 /**
  * A ConfigStore whose configuration is the cluster's (Weft custom resources and
  * EndpointSlices) and read-only, the way Istio and Linkerd treat theirs; bootstrap tokens
- * are kept in `tokens`, the store the control plane would otherwise use. Closing it stops
+ * and revoked identities are kept in `tokens`, the store the control plane would otherwise use. Closing it stops
  * the watches, and closes `tokens` when `closeTokens` says it belongs to this store.
  */
 export async function kubernetesStore(
@@ -42,6 +48,10 @@ export async function kubernetesStore(
       source.subscribe((s) => listener({ revision: s.revision, config: s.config })),
     putToken: (record: TokenRecord) => tokens.putToken(record),
     getToken: (hash: string) => tokens.getToken(hash),
+    putRevocation: (record: RevocationRecord) => tokens.putRevocation(record),
+    getRevocation: (spiffeId: string) => tokens.getRevocation(spiffeId),
+    listRevocations: () => tokens.listRevocations(),
+    deleteRevocation: (spiffeId: string) => tokens.deleteRevocation(spiffeId),
     async close() {
       await source.close();
       if (closeTokens) await tokens.close();

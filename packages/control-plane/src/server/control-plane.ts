@@ -138,7 +138,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     compressMinBytes: 64 * 1024,
     routes: (router) => {
       router.service(DiscoveryService, discoveryService(hub));
-      router.service(AdminService, adminService(configStore, hub));
+      router.service(AdminService, adminService(configStore, hub, { trustDomain: ca.trustDomain }));
       router.service(IdentityService, identityService(ca, configStore, { leafTtlMs: options.leafTtlMs }));
     },
   });

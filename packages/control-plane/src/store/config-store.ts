@@ -19,6 +19,15 @@ export interface TokenRecord {
   readonly expiresAtMs: number;
 }
 
+/** A SPIFFE ID the CA must sign nothing more for, until it is restored. */
+export interface RevocationRecord {
+  readonly spiffeId: string;
+  /** As the person who revoked it said; "" when none was given. */
+  readonly reason: string;
+  /** Wall-clock milliseconds since the epoch. */
+  readonly revokedAtMs: number;
+}
+
 /** Receives every write, in revision order. */
 export type ConfigListener = (stored: StoredConfig) => void;
 
@@ -39,6 +48,14 @@ export interface ConfigStore {
   watch(listener: ConfigListener): () => void;
   putToken(record: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | undefined>;
+  /** Revokes `record.spiffeId`, replacing an earlier revocation of it. */
+  putRevocation(record: RevocationRecord): Promise<void>;
+  /** The current revocation of `spiffeId`, read from the store (so other replicas' writes count). */
+  getRevocation(spiffeId: string): Promise<RevocationRecord | undefined>;
+  /** Every revocation, ordered by SPIFFE ID. */
+  listRevocations(): Promise<RevocationRecord[]>;
+  /** Lifts the revocation of `spiffeId` and returns it; undefined when it was not revoked. */
+  deleteRevocation(spiffeId: string): Promise<RevocationRecord | undefined>;
   /**
    * Present when several control-plane replicas share the store (etcd): data planes may
    * connect to any replica, so each must see the endpoints registered at the others.

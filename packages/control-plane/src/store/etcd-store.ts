@@ -5,6 +5,7 @@ import {
   type CaMaterial,
   type ConfigListener,
   type ConfigStore,
+  type RevocationRecord,
   StoreConflictError,
   type StoredConfig,
   type TokenRecord,
@@ -62,6 +63,7 @@ export class EtcdStore implements ConfigStore {
   private readonly client: Etcd3;
   private readonly configKey: string;
   private readonly tokenPrefix: string;
+  private readonly revokedPrefix: string;
   private readonly listeners = new Set<ConfigListener>();
   private readonly onError: (error: Error) => void;
   private watcher: Watcher | undefined;
@@ -76,6 +78,7 @@ export class EtcdStore implements ConfigStore {
     this.client = client;
     this.configKey = `${prefix}config`;
     this.tokenPrefix = `${prefix}tokens/`;
+    this.revokedPrefix = `${prefix}revoked/`;
     this.onError = options.onError ?? ((e) => process.emitWarning(e));
     this.timeoutMs = options.requestTimeoutMs ?? 5000;
     this.registrations = new EtcdRegistrations({
@@ -182,6 +185,35 @@ export class EtcdStore implements ConfigStore {
     }
   }
 
+  // One key per revoked SPIFFE ID, the ID itself after the prefix (etcd keys are bytes, and
+  // `etcdctl get --prefix <prefix>revoked/` then reads plainly). No lease: a revocation lasts
+  // until it is lifted.
+  async putRevocation(record: RevocationRecord): Promise<void> {
+    if (this.closed) throw new Error(`the etcd store at ${this.configKey} is closed`);
+    await this.client.put(`${this.revokedPrefix}${record.spiffeId}`).value(JSON.stringify(record)).exec();
+  }
+
+  async getRevocation(spiffeId: string): Promise<RevocationRecord | undefined> {
+    const key = `${this.revokedPrefix}${spiffeId}`;
+    const value = await this.client.get(key).string();
+    return value === null ? undefined : this.decodeRevocation(key, value);
+  }
+
+  async listRevocations(): Promise<RevocationRecord[]> {
+    // etcd answers a range in key order, which is SPIFFE ID order here.
+    const res = await this.client.getAll().prefix(this.revokedPrefix).exec();
+    return res.kvs.map((kv) => this.decodeRevocation(kv.key.toString(), kv.value.toString()));
+  }
+
+  async deleteRevocation(spiffeId: string): Promise<RevocationRecord | undefined> {
+    if (this.closed) throw new Error(`the etcd store at ${this.configKey} is closed`);
+    const key = `${this.revokedPrefix}${spiffeId}`;
+    // The delete answers with what it deleted, so of two replicas restoring the same ID at
+    // once exactly one is told it did.
+    const [previous] = await this.client.delete().key(key).getPrevious();
+    return previous === undefined ? undefined : this.decodeRevocation(key, previous.value.toString());
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -260,6 +292,17 @@ export class EtcdStore implements ConfigStore {
       }, this.timeoutMs);
       this.waiters.add(waiter);
     });
+  }
+
+  private decodeRevocation(key: string, value: string): RevocationRecord {
+    try {
+      const record = JSON.parse(value) as Partial<RevocationRecord>;
+      if (typeof record.spiffeId !== "string" || typeof record.reason !== "string")
+        throw new Error('it lacks a string "spiffeId" or "reason"');
+      return { spiffeId: record.spiffeId, reason: record.reason, revokedAtMs: Number(record.revokedAtMs) };
+    } catch (e) {
+      throw new Error(`etcd key ${key} is not a revocation record: ${(e as Error).message}`);
+    }
   }
 
   private decode(kv: IKeyValue | undefined): StoredConfig {

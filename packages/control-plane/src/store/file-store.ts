@@ -6,6 +6,7 @@ import { writeFileAtomic } from "./atomic-file.ts";
 import {
   type ConfigListener,
   type ConfigStore,
+  type RevocationRecord,
   StoreConflictError,
   type StoredConfig,
   type TokenRecord,
@@ -13,6 +14,7 @@ import {
 
 const CONFIG_FILE = "config.json";
 const TOKENS_FILE = "tokens.json";
+const REVOCATIONS_FILE = "revocations.json";
 const LOCK_FILE = "LOCK";
 
 /**
@@ -31,7 +33,8 @@ export async function openFileStore(dataDir: string): Promise<ConfigStore> {
       if (name.startsWith(".") && name.endsWith(".tmp")) await rm(join(dataDir, name), { force: true });
     const stored = await readConfig(dataDir);
     const tokens = await readTokens(dataDir);
-    return new FileStore(dataDir, stored, tokens);
+    const revocations = await readRevocations(dataDir);
+    return new FileStore(dataDir, stored, tokens, revocations);
   } catch (e) {
     await rm(join(dataDir, LOCK_FILE), { force: true });
     throw e;
@@ -47,11 +50,18 @@ class FileStore implements ConfigStore {
   private readonly dir: string;
   private stored: StoredConfig;
   private readonly tokens: Map<string, TokenRecord>;
+  private readonly revocations: Map<string, RevocationRecord>;
 
-  constructor(dir: string, stored: StoredConfig, tokens: Map<string, TokenRecord>) {
+  constructor(
+    dir: string,
+    stored: StoredConfig,
+    tokens: Map<string, TokenRecord>,
+    revocations: Map<string, RevocationRecord>,
+  ) {
     this.dir = dir;
     this.stored = stored;
     this.tokens = tokens;
+    this.revocations = revocations;
   }
 
   get(): Promise<StoredConfig> {
@@ -94,12 +104,47 @@ class FileStore implements ConfigStore {
     return Promise.resolve(this.tokens.get(hash));
   }
 
+  putRevocation(record: RevocationRecord): Promise<void> {
+    return this.serialize(async () => {
+      const next = new Map(this.revocations).set(record.spiffeId, { ...record });
+      await this.writeRevocations(next);
+    });
+  }
+
+  getRevocation(spiffeId: string): Promise<RevocationRecord | undefined> {
+    const r = this.revocations.get(spiffeId);
+    return Promise.resolve(r && { ...r });
+  }
+
+  listRevocations(): Promise<RevocationRecord[]> {
+    return Promise.resolve(sortRevocations([...this.revocations.values()].map((r) => ({ ...r }))));
+  }
+
+  deleteRevocation(spiffeId: string): Promise<RevocationRecord | undefined> {
+    return this.serialize(async () => {
+      const existing = this.revocations.get(spiffeId);
+      if (!existing) return undefined;
+      const next = new Map(this.revocations);
+      next.delete(spiffeId);
+      await this.writeRevocations(next);
+      return { ...existing };
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
     await this.queue.catch(() => undefined);
     await rm(join(this.dir, LOCK_FILE), { force: true });
+  }
+
+  /** The map changes only once the file holds it: a failed write revokes or restores nothing. */
+  private async writeRevocations(next: Map<string, RevocationRecord>): Promise<void> {
+    const json = { revocations: sortRevocations([...next.values()]) };
+    await writeFileAtomic(join(this.dir, REVOCATIONS_FILE), `${JSON.stringify(json, null, 2)}\n`);
+    this.revocations.clear();
+    for (const [id, r] of next) this.revocations.set(id, r);
   }
 
   private serialize<R>(work: () => Promise<R>): Promise<R> {
@@ -177,4 +222,34 @@ async function readTokens(dir: string): Promise<Map<string, TokenRecord>> {
   const map = new Map<string, TokenRecord>();
   for (const t of json?.tokens ?? []) map.set(t.hash, t);
   return map;
+}
+
+async function readRevocations(dir: string): Promise<Map<string, RevocationRecord>> {
+  const path = join(dir, REVOCATIONS_FILE);
+  const json = (await readJson(path)) as { revocations?: unknown } | undefined;
+  const map = new Map<string, RevocationRecord>();
+  const list = json?.revocations ?? [];
+  if (!Array.isArray(list)) throw new Error(`${path}: "revocations" must be a list`);
+  for (const [i, r] of list.entries()) {
+    const record = r as Partial<RevocationRecord> | null;
+    // Refusing to start beats starting with an identity silently no longer revoked.
+    if (
+      typeof record?.spiffeId !== "string" ||
+      typeof record.reason !== "string" ||
+      typeof record.revokedAtMs !== "number"
+    )
+      throw new Error(
+        `${path}: revocations[${i}] must have a string "spiffeId", a string "reason" and a number "revokedAtMs", got ${JSON.stringify(r)}`,
+      );
+    map.set(record.spiffeId, {
+      spiffeId: record.spiffeId,
+      reason: record.reason,
+      revokedAtMs: record.revokedAtMs,
+    });
+  }
+  return map;
+}
+
+function sortRevocations(list: RevocationRecord[]): RevocationRecord[] {
+  return list.sort((a, b) => (a.spiffeId < b.spiffeId ? -1 : a.spiffeId > b.spiffeId ? 1 : 0));
 }

@@ -293,6 +293,148 @@ export declare type CreateTokenResponse = Message<"weft.v1.CreateTokenResponse">
 export declare const CreateTokenResponseSchema: GenMessage<CreateTokenResponse>;
 
 /**
+ * RevokedIdentity is one SPIFFE ID the CA refuses to sign for.
+ *
+ * @generated from message weft.v1.RevokedIdentity
+ */
+export declare type RevokedIdentity = Message<"weft.v1.RevokedIdentity"> & {
+  /**
+   * spiffe://<trust domain>/ns/<namespace>/sa/<service account>
+   *
+   * @generated from field: string spiffe_id = 1;
+   */
+  spiffeId: string;
+
+  /**
+   * Why, as the person who revoked it said; may be empty.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp revoked_at = 3;
+   */
+  revokedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message weft.v1.RevokedIdentity.
+ * Use `create(RevokedIdentitySchema)` to create a new message.
+ */
+export declare const RevokedIdentitySchema: GenMessage<RevokedIdentity>;
+
+/**
+ * RevokeIdentityRequest revokes a workload identity of the CA's trust domain. Revoking one
+ * already revoked replaces its reason and time.
+ *
+ * @generated from message weft.v1.RevokeIdentityRequest
+ */
+export declare type RevokeIdentityRequest = Message<"weft.v1.RevokeIdentityRequest"> & {
+  /**
+   * @generated from field: string spiffe_id = 1;
+   */
+  spiffeId: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message weft.v1.RevokeIdentityRequest.
+ * Use `create(RevokeIdentityRequestSchema)` to create a new message.
+ */
+export declare const RevokeIdentityRequestSchema: GenMessage<RevokeIdentityRequest>;
+
+/**
+ * RevokeIdentityResponse is the revocation as stored.
+ *
+ * @generated from message weft.v1.RevokeIdentityResponse
+ */
+export declare type RevokeIdentityResponse = Message<"weft.v1.RevokeIdentityResponse"> & {
+  /**
+   * @generated from field: weft.v1.RevokedIdentity revoked = 1;
+   */
+  revoked?: RevokedIdentity | undefined;
+};
+
+/**
+ * Describes the message weft.v1.RevokeIdentityResponse.
+ * Use `create(RevokeIdentityResponseSchema)` to create a new message.
+ */
+export declare const RevokeIdentityResponseSchema: GenMessage<RevokeIdentityResponse>;
+
+/**
+ * ListRevokedIdentitiesRequest asks for every revoked identity.
+ *
+ * @generated from message weft.v1.ListRevokedIdentitiesRequest
+ */
+export declare type ListRevokedIdentitiesRequest = Message<"weft.v1.ListRevokedIdentitiesRequest"> & {
+};
+
+/**
+ * Describes the message weft.v1.ListRevokedIdentitiesRequest.
+ * Use `create(ListRevokedIdentitiesRequestSchema)` to create a new message.
+ */
+export declare const ListRevokedIdentitiesRequestSchema: GenMessage<ListRevokedIdentitiesRequest>;
+
+/**
+ * ListRevokedIdentitiesResponse lists them, ordered by SPIFFE ID.
+ *
+ * @generated from message weft.v1.ListRevokedIdentitiesResponse
+ */
+export declare type ListRevokedIdentitiesResponse = Message<"weft.v1.ListRevokedIdentitiesResponse"> & {
+  /**
+   * @generated from field: repeated weft.v1.RevokedIdentity identities = 1;
+   */
+  identities: RevokedIdentity[];
+};
+
+/**
+ * Describes the message weft.v1.ListRevokedIdentitiesResponse.
+ * Use `create(ListRevokedIdentitiesResponseSchema)` to create a new message.
+ */
+export declare const ListRevokedIdentitiesResponseSchema: GenMessage<ListRevokedIdentitiesResponse>;
+
+/**
+ * RestoreIdentityRequest lifts a revocation; NOT_FOUND when the identity is not revoked.
+ *
+ * @generated from message weft.v1.RestoreIdentityRequest
+ */
+export declare type RestoreIdentityRequest = Message<"weft.v1.RestoreIdentityRequest"> & {
+  /**
+   * @generated from field: string spiffe_id = 1;
+   */
+  spiffeId: string;
+};
+
+/**
+ * Describes the message weft.v1.RestoreIdentityRequest.
+ * Use `create(RestoreIdentityRequestSchema)` to create a new message.
+ */
+export declare const RestoreIdentityRequestSchema: GenMessage<RestoreIdentityRequest>;
+
+/**
+ * RestoreIdentityResponse is the revocation that was lifted.
+ *
+ * @generated from message weft.v1.RestoreIdentityResponse
+ */
+export declare type RestoreIdentityResponse = Message<"weft.v1.RestoreIdentityResponse"> & {
+  /**
+   * @generated from field: weft.v1.RevokedIdentity restored = 1;
+   */
+  restored?: RevokedIdentity | undefined;
+};
+
+/**
+ * Describes the message weft.v1.RestoreIdentityResponse.
+ * Use `create(RestoreIdentityResponseSchema)` to create a new message.
+ */
+export declare const RestoreIdentityResponseSchema: GenMessage<RestoreIdentityResponse>;
+
+/**
  * AdminService is what the weft command and the dashboard call.
  *
  * @generated from service weft.v1.AdminService
@@ -337,6 +479,34 @@ export declare const AdminService: GenService<{
     methodKind: "unary";
     input: typeof CreateTokenRequestSchema;
     output: typeof CreateTokenResponseSchema;
+  },
+  /**
+   * Revoked workload identities: the CA signs nothing more for them (neither a renewal nor a
+   * bootstrap token) until they are restored. Certificates already issued stay valid until
+   * they expire.
+   *
+   * @generated from rpc weft.v1.AdminService.RevokeIdentity
+   */
+  revokeIdentity: {
+    methodKind: "unary";
+    input: typeof RevokeIdentityRequestSchema;
+    output: typeof RevokeIdentityResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.AdminService.ListRevokedIdentities
+   */
+  listRevokedIdentities: {
+    methodKind: "unary";
+    input: typeof ListRevokedIdentitiesRequestSchema;
+    output: typeof ListRevokedIdentitiesResponseSchema;
+  },
+  /**
+   * @generated from rpc weft.v1.AdminService.RestoreIdentity
+   */
+  restoreIdentity: {
+    methodKind: "unary";
+    input: typeof RestoreIdentityRequestSchema;
+    output: typeof RestoreIdentityResponseSchema;
   },
 }>;
 
