@@ -100,13 +100,14 @@ export class MeshWire {
   }
 
   async send(upstream: MeshUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
-    const headers = new Headers();
+    // Name/value pairs the call's header map is built from once (no Headers copied again).
+    const headers: [string, string][] = [];
     for (const name in req.headers) {
       const v = req.headers[name];
-      if (Array.isArray(v)) for (const x of v) headers.append(name, x);
-      else if (v !== undefined) headers.append(name, String(v));
+      if (Array.isArray(v)) for (const x of v) headers.push([name, x]);
+      else if (v !== undefined) headers.push([name, String(v)]);
     }
-    const contentType = headers.get("content-type") ?? "";
+    const contentType = String(req.headers["content-type"] ?? "");
     const rpc = contentType.startsWith("application/grpc") || contentType.startsWith("application/connect");
     const bodyless = req.method === "GET" || req.method === "HEAD";
     if (bodyless) req.body.resume?.();
@@ -125,7 +126,7 @@ export class MeshWire {
       // A streamed body is read once: the chain retries it only when it was never sent.
       body: bodyless ? { replayable: true, value: undefined } : { replayable: false, value: req.body },
     });
-    if (!bodyless && headers.has("trailer")) call.attributes.set(TRAILERS_OF, req.body);
+    if (!bodyless && call.headers.has("trailer")) call.attributes.set(TRAILERS_OF, req.body);
     return toUpstreamResponse(await this.#plane.outbound(call));
   }
 
