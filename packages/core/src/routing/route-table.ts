@@ -1,8 +1,8 @@
+import { ServiceKeyed } from "../call/service-keyed.ts";
 import type { MeshConfig } from "../gen/weft/v1/config_pb.js";
 import type { HeaderMatch, PathMatch, Route, RouteMatch } from "../gen/weft/v1/route_pb.js";
 import type { Service } from "../gen/weft/v1/service_pb.js";
 import { type EffectivePolicies, effectivePolicies } from "./policies.ts";
-import { ServiceKeyed } from "./service-keyed.ts";
 
 /** What routing decided for a call. */
 export interface RouteDecision {
