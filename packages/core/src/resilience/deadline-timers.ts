@@ -84,11 +84,16 @@ class QueuedTimer implements DeadlineTimer {
   }
 }
 
-/** Timers of one duration, due in insertion order. */
+/**
+ * Timers of one duration, due in insertion order: slots `head` to `tail` of `items`. The array
+ * keeps its capacity when it empties (truncating it would drop its backing store, and the
+ * next call's push would allocate a new one: most of what a timer cost).
+ */
 class TimerQueue {
   readonly #clock: Clock;
-  #items: QueuedTimer[] = [];
+  readonly #items: (QueuedTimer | undefined)[] = [];
   #head = 0;
+  #tail = 0;
   #timer: TimerHandle | undefined;
   #armedFor = 0;
 
@@ -98,25 +103,36 @@ class TimerQueue {
 
   add(due: number, fire: () => void): QueuedTimer {
     const t = new QueuedTimer(this, due, fire);
-    this.#items.push(t);
+    if (this.#tail < this.#items.length) this.#items[this.#tail] = t;
+    else this.#items.push(t);
+    this.#tail++;
     // Armed for an earlier (or the same) time: the sweep then re-arms for this one.
     if (this.#timer === undefined || due < this.#armedFor) this.#arm(due);
     return t;
+  }
+
+  /** The earliest timer still set, or undefined. */
+  get first(): QueuedTimer | undefined {
+    return this.#head < this.#tail ? this.#items[this.#head] : undefined;
   }
 
   /** Drops cancelled timers from the front, where calls that end in order leave them. */
   trim(): void {
     const items = this.#items;
     let head = this.#head;
-    while (head < items.length && (items[head] as QueuedTimer).fire === undefined) head++;
-    this.#head = head;
-    if (head === items.length) {
-      items.length = 0;
-      this.#head = 0;
-    } else if (head >= COMPACT_AT && head * 2 >= items.length) {
-      this.#items = items.slice(head);
-      this.#head = 0;
+    const tail = this.#tail;
+    while (head < tail && (items[head] as QueuedTimer).fire === undefined) items[head++] = undefined;
+    if (head === tail) {
+      this.#head = this.#tail = 0;
+      return;
     }
+    if (head >= COMPACT_AT && head * 2 >= tail) {
+      items.copyWithin(0, head, tail);
+      items.fill(undefined, tail - head, tail);
+      this.#tail = tail - head;
+      head = 0;
+    }
+    this.#head = head;
   }
 
   #arm(due: number): void {
@@ -132,7 +148,7 @@ class TimerQueue {
     const now = this.#clock.now();
     for (;;) {
       this.trim();
-      const first = this.#items[this.#head];
+      const first = this.first;
       if (first === undefined) return;
       if (first.due > now) {
         this.#arm(first.due);

@@ -39,4 +39,24 @@ describe("DeadlineTimers", () => {
     await clock.advance(2000);
     expect(fired).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
   });
+
+  it("keeps firing in order after many cancelled timers are swept from the front, and reuses an emptied queue", async () => {
+    const clock = new FakeClock();
+    const timers = new DeadlineTimers(clock);
+    const fired: number[] = [];
+    const set = Array.from({ length: 3000 }, (_, i) => {
+      const t = timers.start(100, () => fired.push(i));
+      return t;
+    });
+    // 2,500 calls end in order: the front is compacted away; the 500 left must still fire.
+    for (const t of set.slice(0, 2500)) t.cancel();
+    await clock.advance(100);
+    expect(fired).toEqual(Array.from({ length: 500 }, (_, i) => 2500 + i));
+    // Emptied, the queue serves new timers as before.
+    timers.start(100, () => fired.push(-1));
+    const cancelled = timers.start(100, () => fired.push(-2));
+    cancelled.cancel();
+    await clock.advance(100);
+    expect(fired.slice(500)).toEqual([-1]);
+  });
 });
