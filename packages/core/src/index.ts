@@ -14,7 +14,16 @@ export type {
 } from "./call/call.ts";
 export { forkCall, newCall, settledResponse, whenSettled } from "./call/call.ts";
 export { type AbortWatch, Cancellation, type Canceller, watchAbort } from "./call/cancellation.ts";
-export { compose, type Handler, type Interceptor, type Step, terminalStep } from "./chain/chain.ts";
+export {
+  compose,
+  filterStep,
+  type Handler,
+  type Interceptor,
+  interceptorOf,
+  type Step,
+  terminalStep,
+} from "./chain/chain.ts";
+export type { Exchange, Filter, FilterRun, Open } from "./chain/filter.ts";
 export {
   createPlugin,
   definePlugin,

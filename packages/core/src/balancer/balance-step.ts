@@ -1,7 +1,8 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { CallOutcome, MeshCall, MeshResponse } from "../call/call.ts";
-import { rejectsWithMeshErrors } from "../chain/chain.ts";
+import { filterStep } from "../chain/chain.ts";
+import type { Exchange, FilterRun } from "../chain/filter.ts";
 import { definePlugin, type PluginDefinition } from "../chain/plugin.ts";
 import type { EndpointDirectory } from "../endpoints/directory.ts";
 import type { EndpointSet } from "../endpoints/endpoint-set.ts";
@@ -69,65 +70,73 @@ export function balancePlugin(deps: BalanceStepDeps): PluginDefinition<BalancerO
         return b;
       };
 
-      // No async function: the pick is synchronous and the rest hangs off the response.
-      return rejectsWithMeshErrors((next) => (call) => {
+      const open = (call: MeshCall): BalanceExchange => {
         const set = deps.endpoints.get(call.service, call.namespace);
         if (!set) {
-          return Promise.reject(
-            new MeshError(
-              Code.Unavailable,
-              `no endpoints known for ${call.service} in namespace ${call.namespace}`,
-              provenance,
-              { neverSent: true },
-            ),
+          throw new MeshError(
+            Code.Unavailable,
+            `no endpoints known for ${call.service} in namespace ${call.namespace}`,
+            provenance,
+            { neverSent: true },
           );
         }
         const view = set.view(policy);
-        const clock = set.clock;
         // The attempt's start (when the chain runs on the set's clock) serves the pick
         // (latency decay) and the start of the latency measured.
-        const start = clock === ctx.clock && call.startedAt !== undefined ? call.startedAt : clock.now();
+        const start =
+          set.clock === ctx.clock && call.startedAt !== undefined ? call.startedAt : set.clock.now();
         const ep = pickAvoidingFailed(balancerOf(set), call, view, start);
-        if (!ep) return Promise.reject(noEndpointError(call.service, view, provenance));
-
+        if (!ep) throw noEndpointError(call.service, view, provenance);
         call.endpoint = ep.ref;
         set.onStart(ep);
-        const failed = (err: unknown): never => {
-          const end = clock.now();
-          set.onEnd(ep, end - start, !endpointFailedError(err), end);
-          rememberFailure(call, ep.key);
-          throw err;
-        };
-        let sent: Promise<MeshResponse>;
-        try {
-          sent = next(call);
-        } catch (err) {
-          return Promise.reject(err).then(undefined, failed);
-        }
-        return sent.then((response) => {
-          const end = clock.now();
-          const latency = end - start;
-          // Any failure, not just the endpoint's fault: a retry of this call had better go elsewhere.
-          if (response.code ? true : response.status >= 500) {
-            rememberFailure(call, ep.key);
-          }
-          // The EWMA is stamped with the head's time, which saves a clock read per call and
-          // is what the latency measures anyway.
-          const outcome = response.outcome;
-          if (outcome !== undefined) set.onEnd(ep, latency, !endpointFailed(outcome), end);
-          else {
-            // One closure for both outcomes.
-            const settle = (o: unknown): void => {
-              const failed = isOutcome(o) ? endpointFailed(o) : endpointFailedError(o);
-              set.onEnd(ep, latency, !failed, end);
-            };
-            response.settled.then(settle, settle);
-          }
-          return response;
-        }, failed);
-      });
+        return new BalanceExchange(call, set, ep, start);
+      };
+      return filterStep({ bind: () => open }, ctx.place, BALANCER_PLUGIN);
     },
   });
+}
+
+/** One attempt on a picked endpoint, reported to its set: started, then its latency and outcome. */
+class BalanceExchange implements Exchange {
+  readonly call: MeshCall;
+  readonly #set: EndpointSet;
+  readonly #ep: EndpointState;
+  readonly #start: number;
+
+  constructor(call: MeshCall, set: EndpointSet, ep: EndpointState, start: number) {
+    this.call = call;
+    this.#set = set;
+    this.#ep = ep;
+    this.#start = start;
+  }
+
+  answered(response: MeshResponse, run: FilterRun): MeshResponse {
+    const set = this.#set;
+    const ep = this.#ep;
+    // The EWMA is stamped with the head's time: what the latency measures.
+    const end = run.now(set.clock);
+    const latency = end - this.#start;
+    // Any failure, not just the endpoint's fault: a retry of this call had better go elsewhere.
+    if (response.code ? true : response.status >= 500) rememberFailure(this.call, ep.key);
+    const outcome = response.outcome;
+    if (outcome !== undefined) set.onEnd(ep, latency, !endpointFailed(outcome), end);
+    else {
+      // One closure for both outcomes.
+      const settle = (o: unknown): void => {
+        const failed = isOutcome(o) ? endpointFailed(o) : endpointFailedError(o);
+        set.onEnd(ep, latency, !failed, end);
+      };
+      response.settled.then(settle, settle);
+    }
+    return response;
+  }
+
+  failed(error: MeshError, run: FilterRun): never {
+    const end = run.now(this.#set.clock);
+    this.#set.onEnd(this.#ep, end - this.#start, !endpointFailedError(error), end);
+    rememberFailure(this.call, this.#ep.key);
+    throw error;
+  }
 }
 
 /**

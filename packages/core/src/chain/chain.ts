@@ -1,6 +1,7 @@
 import type { MeshCall, MeshResponse, Place } from "../call/call.ts";
 import type { Clock } from "../clock/clock.ts";
-import { asMeshError, MeshError } from "../errors/mesh-error.ts";
+import { attribute, attributeThrows } from "./attribute.ts";
+import { type Filter, fuse } from "./filter.ts";
 
 /** Sends a call on and resolves with the response head; throws MeshError on failure. */
 export type Handler = (call: MeshCall) => Promise<MeshResponse>;
@@ -8,10 +9,15 @@ export type Handler = (call: MeshCall) => Promise<MeshResponse>;
 /** A step of the chain, Connect-interceptor style: `(next) => async (call) => response`. */
 export type Interceptor = (next: Handler) => Handler;
 
-/** A named step. Built-in features and user plugins are all Steps. */
+/**
+ * A named step. Built-in features and user plugins are all Steps. A step may also come in
+ * its phased form (`filter`), which compose fuses with neighbouring filters so that a run
+ * of them costs one promise turn per call; `interceptor` must then behave the same.
+ */
 export interface Step {
   readonly name: string;
   readonly interceptor: Interceptor;
+  readonly filter?: Filter;
 }
 
 /**
@@ -32,17 +38,39 @@ export function rejectsWithMeshErrors<I extends Interceptor>(interceptor: I): I 
  * Composes steps around a terminal handler (the transport, or the application's handler on
  * the server side). The first step is the outermost. Anything but a MeshError thrown by a
  * step or the terminal becomes a MeshError naming that step, so a failure always says
- * where it came from. With the chain's `clock`, each call is stamped with the time it
- * entered (`call.startedAt`), which the steps read instead of the clock.
+ * where it came from. Neighbouring steps with a `filter` are fused into one run (see
+ * Filter). With the chain's `clock`, each call is stamped with the time it entered
+ * (`call.startedAt`), which the steps read instead of the clock.
  */
 export function compose(place: Place, steps: readonly Step[], terminal: Step, clock?: Clock): Handler {
-  let handler = attribute(place, terminal.name, terminal.interceptor(unreachable));
-  for (let i = steps.length - 1; i >= 0; i--) {
-    const step = steps[i];
-    if (!step) continue;
-    handler = meshErrorsOnly.has(step.interceptor)
-      ? attributeThrows(place, step.name, step.interceptor(handler))
-      : attribute(place, step.name, step.interceptor(handler));
+  const terminalProvenance = { place, plugin: terminal.name, policy: "" };
+  const raw = terminal.interceptor(unreachable);
+  let handler = attribute(terminalProvenance, raw);
+  // The terminal as it is, while nothing has been composed over it: a run of filters right
+  // above it makes its failures MeshErrors itself, saving the terminal a promise turn.
+  let rawBelow: Handler | undefined = raw;
+  for (let i = steps.length - 1; i >= 0; ) {
+    const step = steps[i] as Step;
+    if (step.filter !== undefined) {
+      let top = i;
+      while (top > 0 && (steps[top - 1] as Step).filter !== undefined) top--;
+      const run = steps.slice(top, i + 1);
+      handler = fuse(
+        place,
+        run.map((s) => s.name),
+        run.map((s) => s.filter as Filter),
+        rawBelow ?? handler,
+        rawBelow === undefined ? undefined : terminalProvenance,
+      );
+      i = top - 1;
+    } else {
+      const provenance = { place, plugin: step.name, policy: "" };
+      handler = meshErrorsOnly.has(step.interceptor)
+        ? attributeThrows(provenance, step.interceptor(handler))
+        : attribute(provenance, step.interceptor(handler));
+      i--;
+    }
+    rawBelow = undefined;
   }
   if (clock === undefined) return handler;
   const chain = handler;
@@ -52,38 +80,24 @@ export function compose(place: Place, steps: readonly Step[], terminal: Step, cl
   };
 }
 
+/** The interceptor form of a filter named `name`, for use alone or among interceptors. */
+export function interceptorOf(filter: Filter, place: Place, name: string): Interceptor {
+  // A fused run rejects only with MeshErrors: it makes every other failure one.
+  return rejectsWithMeshErrors((next) => fuse(place, [name], [filter], next, undefined));
+}
+
+/** A step's body for a filter: the filter compose fuses, and its interceptor form for all else. */
+export function filterStep(
+  filter: Filter,
+  place: Place,
+  name: string,
+): { interceptor: Interceptor; filter: Filter } {
+  return { interceptor: interceptorOf(filter, place, name), filter };
+}
+
 /** A terminal step from a plain handler. */
 export function terminalStep(name: string, handler: Handler): Step {
   return { name, interceptor: () => handler };
-}
-
-function attribute(place: Place, plugin: string, handler: Handler): Handler {
-  const provenance = { place, plugin, policy: "" };
-  const rethrow = (err: unknown): never => {
-    if (err instanceof MeshError) throw err;
-    throw asMeshError(err, provenance);
-  };
-  return (call) => {
-    let result: Promise<MeshResponse>;
-    try {
-      result = handler(call);
-    } catch (err) {
-      return Promise.reject(err instanceof MeshError ? err : asMeshError(err, provenance));
-    }
-    // A handler that returned a thenable or a plain value is answered as `await` would.
-    return (result instanceof Promise ? result : Promise.resolve(result)).then(undefined, rethrow);
-  };
-}
-
-/** For meshErrorsOnly steps: only a synchronous throw needs turning into a MeshError. */
-function attributeThrows(place: Place, plugin: string, handler: Handler): Handler {
-  return (call) => {
-    try {
-      return handler(call);
-    } catch (err) {
-      return Promise.reject(err instanceof MeshError ? err : asMeshError(err, { place, plugin, policy: "" }));
-    }
-  };
 }
 
 const unreachable: Handler = () => Promise.reject(new Error("the terminal step called next()"));

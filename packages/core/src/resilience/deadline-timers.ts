@@ -6,6 +6,14 @@ export interface DeadlineTimer {
 }
 
 /**
+ * What a deadline timer tells when it fires: an object rather than a callback, so the one
+ * that owns the deadline (a call's exchange) needs no closure per call to be told.
+ */
+export interface DeadlineWatcher {
+  deadlinePassed(): void;
+}
+
+/**
  * Beyond this many distinct durations in use, a timer gets a clock timer of its own: caller
  * deadlines arrive with every possible remaining time, route timeouts with a few.
  */
@@ -33,17 +41,17 @@ export class DeadlineTimers {
   }
 
   /**
-   * Runs `fire` once `ms` have passed on the clock, unless cancelled first. `now` is the
+   * Tells `watcher` once `ms` have passed on the clock, unless cancelled first. `now` is the
    * clock's time when the caller has just read it (a clock read is a tenth of a step's cost).
    */
-  start(ms: number, fire: () => void, now?: number): DeadlineTimer {
+  start(ms: number, watcher: DeadlineWatcher, now?: number): DeadlineTimer {
     let queue = this.#queues.get(ms);
     if (!queue) {
-      if (this.#queues.size >= MAX_QUEUES) return new OwnTimer(this.#clock, ms, fire);
+      if (this.#queues.size >= MAX_QUEUES) return new OwnTimer(this.#clock, ms, watcher);
       queue = new TimerQueue(this.#clock);
       this.#queues.set(ms, queue);
     }
-    return queue.add((now ?? this.#clock.now()) + ms, fire);
+    return queue.add((now ?? this.#clock.now()) + ms, watcher);
   }
 }
 
@@ -51,11 +59,11 @@ class OwnTimer implements DeadlineTimer {
   readonly #clock: Clock;
   #handle: TimerHandle | undefined;
 
-  constructor(clock: Clock, ms: number, fire: () => void) {
+  constructor(clock: Clock, ms: number, watcher: DeadlineWatcher) {
     this.#clock = clock;
     this.#handle = clock.setTimeout(() => {
       this.#handle = undefined;
-      fire();
+      watcher.deadlinePassed();
     }, ms);
   }
 
@@ -68,18 +76,18 @@ class OwnTimer implements DeadlineTimer {
 
 class QueuedTimer implements DeadlineTimer {
   readonly due: number;
-  fire: (() => void) | undefined;
+  watcher: DeadlineWatcher | undefined;
   readonly #queue: TimerQueue;
 
-  constructor(queue: TimerQueue, due: number, fire: () => void) {
+  constructor(queue: TimerQueue, due: number, watcher: DeadlineWatcher) {
     this.#queue = queue;
     this.due = due;
-    this.fire = fire;
+    this.watcher = watcher;
   }
 
   cancel(): void {
-    if (this.fire === undefined) return;
-    this.fire = undefined;
+    if (this.watcher === undefined) return;
+    this.watcher = undefined;
     this.#queue.trim();
   }
 }
@@ -101,8 +109,8 @@ class TimerQueue {
     this.#clock = clock;
   }
 
-  add(due: number, fire: () => void): QueuedTimer {
-    const t = new QueuedTimer(this, due, fire);
+  add(due: number, watcher: DeadlineWatcher): QueuedTimer {
+    const t = new QueuedTimer(this, due, watcher);
     if (this.#tail < this.#items.length) this.#items[this.#tail] = t;
     else this.#items.push(t);
     this.#tail++;
@@ -121,7 +129,7 @@ class TimerQueue {
     const items = this.#items;
     let head = this.#head;
     const tail = this.#tail;
-    while (head < tail && (items[head] as QueuedTimer).fire === undefined) items[head++] = undefined;
+    while (head < tail && (items[head] as QueuedTimer).watcher === undefined) items[head++] = undefined;
     if (head === tail) {
       this.#head = this.#tail = 0;
       return;
@@ -154,9 +162,9 @@ class TimerQueue {
         this.#arm(first.due);
         return;
       }
-      const fire = first.fire;
-      first.fire = undefined;
-      fire?.();
+      const watcher = first.watcher;
+      first.watcher = undefined;
+      watcher?.deadlinePassed();
     }
   };
 }

@@ -1,10 +1,11 @@
 import { Code } from "@connectrpc/connect";
-import { forkCall, type MeshCall, type MeshResponse } from "../call/call.ts";
-import type { Handler, Interceptor } from "../chain/chain.ts";
+import { forkCall, type MeshCall } from "../call/call.ts";
+import { filterStep, type Interceptor, interceptorOf } from "../chain/chain.ts";
+import type { Filter, FilterRun } from "../chain/filter.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
+import { DeadlineExchange, type Expire } from "./deadline-exchange.ts";
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
-import { type Expire, raceTimer } from "./deadline-race.ts";
 import { deadlineTimers } from "./deadline-timers.ts";
 import { PER_TRY_TIMEOUT_PLUGIN } from "./retry-on.ts";
 import { formatMs } from "./timeout.ts";
@@ -16,10 +17,10 @@ export interface PerTryTimeoutOptions {
 /**
  * Bounds each attempt (the innermost resilience step, so it times what the endpoint
  * takes). Where the call's deadline comes first, that deadline governs and this step only
- * writes the time remaining; otherwise the attempt's signal is aborted after `perTryMs`
- * and the attempt fails with DeadlineExceeded, which the retry step always retries.
+ * writes the time remaining; otherwise the attempt's cancellation is aborted after
+ * `perTryMs` and the attempt fails with DeadlineExceeded, which the retry step always retries.
  */
-export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: PluginContext): Interceptor {
+export function perTryTimeoutFilter(options: PerTryTimeoutOptions, ctx: PluginContext): Filter {
   const perTryMs = options.perTryMs;
   if (!(perTryMs > 0)) throw new Error(`per-try timeout must be > 0 ms, got ${perTryMs}`);
   const { clock, place } = ctx;
@@ -30,18 +31,23 @@ export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: Plu
       `per-try timeout of ${formatMs(perTryMs)} exceeded on attempt ${attempt.attempt}`,
       { place, plugin: PER_TRY_TIMEOUT_PLUGIN, policy: attempt.route ?? "" },
     );
-  return (next: Handler): Handler =>
-    (call: MeshCall): Promise<MeshResponse> => {
-      const now = call.startedAt ?? clock.now();
-      if (call.deadline !== undefined && call.deadline <= now + perTryMs) {
-        writeDeadlineHeaders(call.headers, call.deadline - now);
-        return next(call);
-      }
-      writeDeadlineHeaders(call.headers, perTryMs);
-      const cancellation = call.cancellation.child();
-      const attempt = forkCall(call, { deadline: now + perTryMs, cancellation, shareHeaders: true });
-      return raceTimer(clock, timers, next, attempt, perTryMs, now, expired);
-    };
+  const open = (call: MeshCall, run: FilterRun): DeadlineExchange | undefined => {
+    const now = call.startedAt ?? clock.now();
+    if (call.deadline !== undefined && call.deadline <= now + perTryMs) {
+      writeDeadlineHeaders(call.headers, call.deadline - now);
+      return undefined;
+    }
+    writeDeadlineHeaders(call.headers, perTryMs);
+    const cancellation = call.cancellation.child();
+    const attempt = forkCall(call, { deadline: now + perTryMs, cancellation, shareHeaders: true });
+    return new DeadlineExchange(run, clock, timers, attempt, perTryMs, now, expired);
+  };
+  return { cuts: true, bind: () => open };
+}
+
+/** The per-try timeout step as an interceptor (see perTryTimeoutFilter). */
+export function perTryTimeoutInterceptor(options: PerTryTimeoutOptions, ctx: PluginContext): Interceptor {
+  return interceptorOf(perTryTimeoutFilter(options, ctx), ctx.place, PER_TRY_TIMEOUT_PLUGIN);
 }
 
 export const perTryTimeoutPlugin = definePlugin<PerTryTimeoutOptions>({
@@ -56,5 +62,5 @@ export const perTryTimeoutPlugin = definePlugin<PerTryTimeoutOptions>({
     }
     return { perTryMs: ms };
   },
-  create: (options, ctx) => perTryTimeoutInterceptor(options, ctx),
+  create: (options, ctx) => filterStep(perTryTimeoutFilter(options, ctx), ctx.place, PER_TRY_TIMEOUT_PLUGIN),
 });

@@ -1,8 +1,10 @@
-import { forkCall, type MeshCall, type MeshResponse, releaseWhenSettled } from "../call/call.ts";
-import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
+import { forkCall, type MeshCall, type MeshResponse, type Place, releaseWhenSettled } from "../call/call.ts";
+import type { Cancellation } from "../call/cancellation.ts";
+import { filterStep, type Handler, type Interceptor, interceptorOf } from "../chain/chain.ts";
+import type { Exchange, Filter } from "../chain/filter.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
-import { sleep } from "../clock/clock.ts";
-import { asMeshError } from "../errors/mesh-error.ts";
+import { type Clock, sleep } from "../clock/clock.ts";
+import { asMeshError, type MeshError } from "../errors/mesh-error.ts";
 import { type RetryOn, type RetryPolicy, RetryPolicySchema } from "../gen/weft/v1/policy_pb.js";
 import { RETRY_BUDGET_EXHAUSTED, RETRY_COUNT } from "./attributes.ts";
 import { type BackoffOptions, backoffDelay, backoffOptionsFromProto, DEFAULT_BACKOFF } from "./backoff.ts";
@@ -53,28 +55,84 @@ export function retryOptionsFromProto(policy: RetryPolicy): RetryOptions {
  * When retrying stops, the last failure is what the caller gets: the error, or the failure
  * response as it came.
  */
-export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Interceptor {
-  const attempts = Math.max(1, Math.floor(options.attempts));
-  const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const conditions = new RetryConditions(options.retryOn ?? []);
-  const random = options.random ?? Math.random;
-  const retryNonIdempotent = options.retryNonIdempotent ?? false;
-  const { clock, place } = ctx;
-  const budgetOptions = options.budget;
-  const state = options.state ?? sharedResilienceState(clock);
-  const budgets = budgetOptions
-    ? new PerService<RetryBudgetWindow>(place, (key) => state.budget(key, budgetOptions))
-    : undefined;
+export function retryFilter(options: RetryOptions, ctx: PluginContext): Filter {
+  const policy = new RetryPolicyState(options, ctx);
+  return { bind: (below) => new Retrier(policy, below).open };
+}
 
-  /** After attempt `attempt` failed: decides whether to go on, then runs the next attempts. */
-  const retryAfter = async (
-    next: Handler,
+/** The retry step as an interceptor (see retryFilter). */
+export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Interceptor {
+  return interceptorOf(retryFilter(options, ctx), ctx.place, "retry");
+}
+
+/** What a retry step decides by, made once per step. */
+class RetryPolicyState {
+  readonly attempts: number;
+  readonly backoff: BackoffOptions;
+  readonly conditions: RetryConditions;
+  readonly random: () => number;
+  readonly retryNonIdempotent: boolean;
+  readonly clock: Clock;
+  readonly place: Place;
+  readonly budgets: PerService<RetryBudgetWindow> | undefined;
+
+  constructor(options: RetryOptions, ctx: PluginContext) {
+    this.attempts = Math.max(1, Math.floor(options.attempts));
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.conditions = new RetryConditions(options.retryOn ?? []);
+    this.random = options.random ?? Math.random;
+    this.retryNonIdempotent = options.retryNonIdempotent ?? false;
+    this.clock = ctx.clock;
+    this.place = ctx.place;
+    const budgetOptions = options.budget;
+    const state = options.state ?? sharedResilienceState(ctx.clock);
+    this.budgets = budgetOptions
+      ? new PerService<RetryBudgetWindow>(ctx.place, (key) => state.budget(key, budgetOptions))
+      : undefined;
+  }
+
+  fault(err: unknown, call: MeshCall): MeshError {
+    return asMeshError(err, { place: this.place, plugin: "retry", policy: call.route ?? "" });
+  }
+}
+
+/** The retry step bound over the steps below it, which every attempt goes through. */
+class Retrier {
+  readonly policy: RetryPolicyState;
+  readonly #below: Handler;
+
+  constructor(policy: RetryPolicyState, below: Handler) {
+    this.policy = policy;
+    this.#below = below;
+  }
+
+  readonly open = (call: MeshCall): RetryExchange | undefined => {
+    const { attempts, clock, budgets } = this.policy;
+    const now = call.startedAt ?? clock.now();
+    if (attempts === 1 || !call.body.replayable) {
+      if (call.deadline !== undefined) writeDeadlineHeaders(call.headers, call.deadline - now);
+      return undefined;
+    }
+    const budget = budgets?.for(call);
+    budget?.recordRequest(now);
+    // The first attempt shares the call's headers instead of copying them (a microsecond):
+    // the steps inside write only the deadline headers, which every later attempt rewrites
+    // on its copy.
+    const link = call.cancellation.child();
+    const first = forkCall(call, { attempt: 1, cancellation: link, shareHeaders: true });
+    if (call.deadline !== undefined) writeDeadlineHeaders(first.headers, call.deadline - now);
+    return new RetryExchange(this, call, first, link, budget);
+  };
+
+  /** After attempt `failed` failed: decides whether to go on, then runs the next attempts. */
+  async again(
     call: MeshCall,
     budget: RetryBudgetWindow | undefined,
     failure: LastFailure,
     failed: number,
-  ): Promise<MeshResponse> => {
-    const mayResend = call.idempotent || retryNonIdempotent;
+  ): Promise<MeshResponse> {
+    const { attempts, backoff, conditions, random, clock } = this.policy;
+    const mayResend = call.idempotent || this.policy.retryNonIdempotent;
     for (let attempt = failed; ; attempt++) {
       if (attempt > failed) {
         const link = call.cancellation.child();
@@ -83,7 +141,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
         if (call.deadline !== undefined) writeDeadlineHeaders(attemptCall.headers, call.deadline - now);
         call.attributes.set(RETRY_COUNT, attempt - 1);
         try {
-          const res = await next(attemptCall);
+          const res = await this.#below(attemptCall);
           if (!conditions.response(res)) {
             failure.drop();
             releaseWhenSettled(res, link);
@@ -92,7 +150,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
           failure.answeredWith(res, link);
         } catch (err) {
           link.release();
-          const e = asMeshError(err, { place, plugin: "retry", policy: call.route ?? "" });
+          const e = this.policy.fault(err, call);
           if (!conditions.error(e)) {
             failure.drop();
             throw e;
@@ -105,7 +163,7 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
       if (!mayResend && !failure.neverSent) return failure.giveUp(undefined);
       if (call.cancellation.aborted) {
         failure.drop();
-        throw asMeshError(call.cancellation.reason, { place, plugin: "retry", policy: call.route ?? "" });
+        throw this.policy.fault(call.cancellation.reason, call);
       }
       const delay = backoffDelay(attempt, backoff, random);
       // A retry that cannot start before the deadline would only turn the real failure
@@ -122,59 +180,58 @@ export function retryInterceptor(options: RetryOptions, ctx: PluginContext): Int
         await sleep(clock, delay, call.cancellation);
       } catch (reason) {
         failure.drop();
-        throw asMeshError(reason, { place, plugin: "retry", policy: call.route ?? "" });
+        throw this.policy.fault(reason, call);
       }
     }
-  };
+  }
+}
 
-  return rejectsWithMeshErrors(
-    (next: Handler): Handler =>
-      (call: MeshCall): Promise<MeshResponse> => {
-        const now = call.startedAt ?? clock.now();
-        if (attempts === 1 || !call.body.replayable) {
-          if (call.deadline !== undefined) writeDeadlineHeaders(call.headers, call.deadline - now);
-          return next(call);
-        }
-        const budget = budgets?.for(call);
-        budget?.recordRequest(now);
-        // The first attempt, without async machinery: most calls need no other. It shares
-        // the call's headers instead of copying them (a microsecond): the steps inside
-        // write only the deadline headers, which every later attempt rewrites on its copy.
-        const link = call.cancellation.child();
-        const first = forkCall(call, { attempt: 1, cancellation: link, shareHeaders: true });
-        if (call.deadline !== undefined) writeDeadlineHeaders(first.headers, call.deadline - now);
-        let sent: Promise<MeshResponse>;
-        try {
-          sent = next(first);
-        } catch (err) {
-          sent = Promise.reject(err);
-        }
-        return sent.then(
-          (res) => {
-            if (!conditions.response(res)) {
-              releaseWhenSettled(res, link);
-              return res;
-            }
-            const failure = new LastFailure(place, "retry");
-            failure.answeredWith(res, link);
-            return retryAfter(next, call, budget, failure, 1);
-          },
-          (err: unknown) => {
-            link.release();
-            const e = asMeshError(err, { place, plugin: "retry", policy: call.route ?? "" });
-            if (!conditions.error(e)) throw e;
-            const failure = new LastFailure(place, "retry");
-            failure.failedWith(e);
-            return retryAfter(next, call, budget, failure, 1);
-          },
-        );
-      },
-  );
+/** A call's first attempt; most calls need no other, so the async machinery waits for a failure. */
+class RetryExchange implements Exchange {
+  readonly call: MeshCall;
+  readonly #retrier: Retrier;
+  readonly #outer: MeshCall;
+  readonly #link: Cancellation;
+  readonly #budget: RetryBudgetWindow | undefined;
+
+  constructor(
+    retrier: Retrier,
+    outer: MeshCall,
+    first: MeshCall,
+    link: Cancellation,
+    budget: RetryBudgetWindow | undefined,
+  ) {
+    this.call = first;
+    this.#retrier = retrier;
+    this.#outer = outer;
+    this.#link = link;
+    this.#budget = budget;
+  }
+
+  answered(res: MeshResponse): MeshResponse | Promise<MeshResponse> {
+    const { conditions, place } = this.#retrier.policy;
+    if (!conditions.response(res)) {
+      releaseWhenSettled(res, this.#link);
+      return res;
+    }
+    const failure = new LastFailure(place, "retry");
+    failure.answeredWith(res, this.#link);
+    return this.#retrier.again(this.#outer, this.#budget, failure, 1);
+  }
+
+  failed(error: MeshError): Promise<MeshResponse> {
+    const { conditions, place } = this.#retrier.policy;
+    this.#link.release();
+    if (!conditions.error(error)) throw error;
+    const failure = new LastFailure(place, "retry");
+    failure.failedWith(error);
+    return this.#retrier.again(this.#outer, this.#budget, failure, 1);
+  }
 }
 
 export const retryPlugin = definePlugin<RetryOptions>({
   name: "retry",
   places: ["client", "sidecar-outbound"],
   parseOptions: (raw) => retryOptionsFromProto(policyFromJson("retry", RetryPolicySchema, raw)),
-  create: (options, ctx) => retryInterceptor(options, ctx),
+  create: (options, ctx) => filterStep(retryFilter(options, ctx), ctx.place, "retry"),
 });

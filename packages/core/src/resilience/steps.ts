@@ -1,5 +1,5 @@
 import type { Place } from "../call/call.ts";
-import type { Interceptor } from "../chain/chain.ts";
+import { filterStep, type Interceptor, type Step } from "../chain/chain.ts";
 import { type Plugin, type PluginContext, runsIn } from "../chain/plugin.ts";
 import type {
   CircuitBreaker,
@@ -16,11 +16,14 @@ import {
 } from "./circuit-breaker.ts";
 import { faultConfigured, faultInterceptor, faultOptionsFromProto, faultPlugin } from "./fault.ts";
 import { hedgingInterceptor, hedgingOptionsFromProto, hedgingPlugin } from "./hedging.ts";
-import { perTryTimeoutInterceptor, perTryTimeoutPlugin } from "./per-try-timeout.ts";
+import { perTryTimeoutFilter, perTryTimeoutPlugin } from "./per-try-timeout.ts";
 import { rateLimitInterceptor, rateLimitOptionsFromProto, rateLimitPlugin } from "./rate-limit.ts";
 import { type ResilienceState, sharedResilienceState } from "./resilience-state.ts";
-import { retryInterceptor, retryOptionsFromProto, retryPlugin } from "./retry.ts";
-import { timeoutInterceptor, timeoutOptionsFromProto, timeoutPlugin } from "./timeout.ts";
+import { retryFilter, retryInterceptor, retryOptionsFromProto, retryPlugin } from "./retry.ts";
+import { timeoutFilter, timeoutOptionsFromProto, timeoutPlugin } from "./timeout.ts";
+
+/** What a step is besides its name: an interceptor, and maybe its phased form. */
+type StepBody = Omit<Step, "name">;
 
 /** The resilience policies of a call (a subset of routing's EffectivePolicies). */
 export interface ResiliencePolicies {
@@ -58,11 +61,10 @@ export function resilienceSteps(
   const state = options.state ?? sharedResilienceState(ctx.clock);
   const random = options.random;
   const steps: Plugin[] = [];
-  const add = (name: string, places: readonly Place[] | undefined, interceptor: () => Interceptor) => {
-    const step = { name, places, interceptor: undefined as unknown as Interceptor };
-    if (!runsIn(step, ctx.place)) return;
-    step.interceptor = interceptor();
-    steps.push(step);
+  const add = (name: string, places: readonly Place[] | undefined, make: () => Interceptor | StepBody) => {
+    if (!runsIn({ places }, ctx.place)) return;
+    const made = make();
+    steps.push(typeof made === "function" ? { name, places, interceptor: made } : { ...made, name, places });
   };
 
   const retry = policies.retry ? { ...retryOptionsFromProto(policies.retry), random, state } : undefined;
@@ -78,7 +80,9 @@ export function resilienceSteps(
 
   const timeout = { ...timeoutOptionsFromProto(policies.timeout), attemptsWriteHeaders };
   if (timeout.requestMs !== undefined || options.propagateDeadlines !== false) {
-    add(timeoutPlugin.name, timeoutPlugin.places, () => timeoutInterceptor(timeout, ctx));
+    add(timeoutPlugin.name, timeoutPlugin.places, () =>
+      filterStep(timeoutFilter(timeout, ctx), ctx.place, timeoutPlugin.name),
+    );
   }
 
   if (policies.fault) {
@@ -102,7 +106,9 @@ export function resilienceSteps(
     const fallback = retries && retry ? retryInterceptor(retry, ctx) : undefined;
     add(hedgingPlugin.name, hedgingPlugin.places, () => hedgingInterceptor({ ...hedging, fallback }, ctx));
   } else if (retries && retry) {
-    add(retryPlugin.name, retryPlugin.places, () => retryInterceptor(retry, ctx));
+    add(retryPlugin.name, retryPlugin.places, () =>
+      filterStep(retryFilter(retry, ctx), ctx.place, retryPlugin.name),
+    );
   }
 
   if (policies.circuitBreaker && policies.circuitBreaker.maxConcurrentRequests > 0) {
@@ -114,7 +120,7 @@ export function resilienceSteps(
 
   if (perTryMs !== undefined && perTry) {
     add(perTryTimeoutPlugin.name, perTryTimeoutPlugin.places, () =>
-      perTryTimeoutInterceptor({ perTryMs }, ctx),
+      filterStep(perTryTimeoutFilter({ perTryMs }, ctx), ctx.place, perTryTimeoutPlugin.name),
     );
   }
   return steps;

@@ -1,14 +1,14 @@
 import { Code } from "@connectrpc/connect";
-import { forkCall, type MeshCall, type MeshResponse, type Place } from "../call/call.ts";
-import { type Handler, type Interceptor, rejectsWithMeshErrors } from "../chain/chain.ts";
+import { forkCall, type MeshCall, type Place } from "../call/call.ts";
+import { filterStep, type Interceptor, interceptorOf } from "../chain/chain.ts";
+import type { Filter, FilterRun } from "../chain/filter.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
-import type { Clock } from "../clock/clock.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { type TimeoutPolicy, TimeoutPolicySchema } from "../gen/weft/v1/policy_pb.js";
 import { attemptsStarted } from "./attributes.ts";
+import { DeadlineExchange, type Expire } from "./deadline-exchange.ts";
 import { deadlineFromHeaders, writeDeadlineHeaders } from "./deadline-headers.ts";
-import { type Expire, raceTimer } from "./deadline-race.ts";
-import { type DeadlineTimers, deadlineTimers } from "./deadline-timers.ts";
+import { deadlineTimers } from "./deadline-timers.ts";
 import { msFromDuration } from "./duration.ts";
 import { policyFromJson } from "./plugin-options.ts";
 
@@ -33,11 +33,11 @@ export function timeoutOptionsFromProto(policy: TimeoutPolicy | undefined): Time
  * Bounds a call by its deadline: the shortest of the call's own, the one the caller sent
  * (`grpc-timeout`, `connect-timeout-ms`) and the configured request timeout. The deadline
  * is set on the call and the time remaining written to both headers for the next hop.
- * When it passes, the call's signal is aborted (so attempts and the transport stop) and
- * the call fails with DeadlineExceeded; for a stream, the signal is aborted even after
- * the head has come, until the stream has settled.
+ * When it passes, the call's cancellation is aborted (so attempts and the transport stop)
+ * and the call fails with DeadlineExceeded; for a stream, the cancellation is aborted even
+ * after the head has come, until the stream has settled.
  */
-export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext): Interceptor {
+export function timeoutFilter(options: TimeoutOptions, ctx: PluginContext): Filter {
   const requestMs = options.requestMs !== undefined && options.requestMs > 0 ? options.requestMs : undefined;
   const { clock, place } = ctx;
   const writeHeaders = options.attemptsWriteHeaders !== true;
@@ -48,64 +48,39 @@ export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext):
     caller: expiry(place, "caller"),
     route: expiry(place, "route"),
   };
-  return rejectsWithMeshErrors(
-    (next: Handler): Handler =>
-      (call: MeshCall): Promise<MeshResponse> => {
-        const now = call.startedAt ?? clock.now();
-        let deadline = call.deadline;
-        let source: DeadlineSource = "call";
-        const sent = deadlineFromHeaders(call.headers, now);
-        if (sent !== undefined && (deadline === undefined || sent < deadline)) {
-          deadline = sent;
-          source = "caller";
-        }
-        if (requestMs !== undefined && (deadline === undefined || now + requestMs < deadline)) {
-          deadline = now + requestMs;
-          source = "route";
-        }
-        if (deadline === undefined) return next(call);
-        return withDeadline(
-          clock,
-          timers,
-          place,
-          next,
-          call,
-          deadline,
-          now,
-          source,
-          expired[source],
-          writeHeaders,
-        );
-      },
-  );
-}
-
-function withDeadline(
-  clock: Clock,
-  timers: DeadlineTimers,
-  place: Place,
-  next: Handler,
-  call: MeshCall,
-  deadline: number,
-  now: number,
-  source: DeadlineSource,
-  expired: Expire,
-  writeHeaders: boolean,
-): Promise<MeshResponse> {
-  const budget = deadline - now;
-  if (budget <= 0) {
-    return Promise.reject(
-      new MeshError(
+  const open = (call: MeshCall, run: FilterRun): DeadlineExchange | undefined => {
+    const now = call.startedAt ?? clock.now();
+    let deadline = call.deadline;
+    let source: DeadlineSource = "call";
+    const sent = deadlineFromHeaders(call.headers, now);
+    if (sent !== undefined && (deadline === undefined || sent < deadline)) {
+      deadline = sent;
+      source = "caller";
+    }
+    if (requestMs !== undefined && (deadline === undefined || now + requestMs < deadline)) {
+      deadline = now + requestMs;
+      source = "route";
+    }
+    if (deadline === undefined) return undefined;
+    const budget = deadline - now;
+    if (budget <= 0) {
+      throw new MeshError(
         Code.DeadlineExceeded,
         `deadline (${sourceName(source)}) had already passed when the call arrived`,
         { place, plugin: "timeout", policy: call.route ?? "" },
-      ),
-    );
-  }
-  const cancellation = call.cancellation.child();
-  const bounded = forkCall(call, { deadline, cancellation, shareHeaders: true });
-  if (writeHeaders) writeDeadlineHeaders(bounded.headers, budget);
-  return raceTimer(clock, timers, next, bounded, budget, now, expired);
+      );
+    }
+    const cancellation = call.cancellation.child();
+    const bounded = forkCall(call, { deadline, cancellation, shareHeaders: true });
+    if (writeHeaders) writeDeadlineHeaders(bounded.headers, budget);
+    return new DeadlineExchange(run, clock, timers, bounded, budget, now, expired[source]);
+  };
+  return { cuts: true, bind: () => open };
+}
+
+/** The timeout step as an interceptor (see timeoutFilter). */
+export function timeoutInterceptor(options: TimeoutOptions, ctx: PluginContext): Interceptor {
+  return interceptorOf(timeoutFilter(options, ctx), ctx.place, "timeout");
 }
 
 type DeadlineSource = "call" | "caller" | "route";
@@ -143,5 +118,5 @@ function plural(n: number, word: string): string {
 export const timeoutPlugin = definePlugin<TimeoutOptions>({
   name: "timeout",
   parseOptions: (raw) => timeoutOptionsFromProto(policyFromJson("timeout", TimeoutPolicySchema, raw)),
-  create: (options, ctx) => timeoutInterceptor(options, ctx),
+  create: (options, ctx) => filterStep(timeoutFilter(options, ctx), ctx.place, "timeout"),
 });

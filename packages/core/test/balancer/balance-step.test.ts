@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { balancePlugin, FAILED_ENDPOINTS } from "../../src/balancer/balance-step.ts";
 import { type BalancerOptions, balancerOptionsFromProto } from "../../src/balancer/create.ts";
 import { forkCall, settledResponse } from "../../src/call/call.ts";
-import { compose, type Handler, type Interceptor, terminalStep } from "../../src/chain/chain.ts";
-import { instantiatePlugin, silentLogger } from "../../src/chain/plugin.ts";
+import { compose, type Handler, terminalStep } from "../../src/chain/chain.ts";
+import { createPlugin, instantiatePlugin, silentLogger } from "../../src/chain/plugin.ts";
 import { sleep } from "../../src/clock/clock.ts";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { EndpointRegistry } from "../../src/endpoints/directory.ts";
@@ -36,7 +36,7 @@ function setup(
   const plugin =
     "json" in extra && extra.json
       ? instantiatePlugin(def, options as Record<string, unknown>, ctx)
-      : { name: def.name, interceptor: def.create(options, ctx) as Interceptor };
+      : createPlugin(def, options, ctx);
   const handler = compose("client", [plugin], terminalStep("transport", terminal));
   return { clock, set, handler, registry };
 }

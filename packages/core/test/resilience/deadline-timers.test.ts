@@ -7,12 +7,12 @@ describe("DeadlineTimers", () => {
     const clock = new FakeClock();
     const timers = new DeadlineTimers(clock);
     const fired: string[] = [];
-    timers.start(100, () => fired.push(`a@${clock.now()}`));
+    timers.start(100, { deadlinePassed: () => fired.push(`a@${clock.now()}`) });
     await clock.advance(30);
-    const b = timers.start(100, () => fired.push(`b@${clock.now()}`));
+    const b = timers.start(100, { deadlinePassed: () => fired.push(`b@${clock.now()}`) });
     await clock.advance(10);
-    timers.start(100, () => fired.push(`c@${clock.now()}`));
-    timers.start(50, () => fired.push(`d@${clock.now()}`));
+    timers.start(100, { deadlinePassed: () => fired.push(`c@${clock.now()}`) });
+    timers.start(50, { deadlinePassed: () => fired.push(`d@${clock.now()}`) });
     b.cancel();
     b.cancel();
     await clock.advance(49);
@@ -33,8 +33,8 @@ describe("DeadlineTimers", () => {
     const clock = new FakeClock();
     const timers = new DeadlineTimers(clock);
     const fired: number[] = [];
-    for (let ms = 1; ms <= 70; ms++) timers.start(ms, () => fired.push(clock.now()));
-    const cancelled = timers.start(1000, () => fired.push(-1));
+    for (let ms = 1; ms <= 70; ms++) timers.start(ms, { deadlinePassed: () => fired.push(clock.now()) });
+    const cancelled = timers.start(1000, { deadlinePassed: () => fired.push(-1) });
     cancelled.cancel();
     await clock.advance(2000);
     expect(fired).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
@@ -45,7 +45,7 @@ describe("DeadlineTimers", () => {
     const timers = new DeadlineTimers(clock);
     const fired: number[] = [];
     const set = Array.from({ length: 3000 }, (_, i) => {
-      const t = timers.start(100, () => fired.push(i));
+      const t = timers.start(100, { deadlinePassed: () => fired.push(i) });
       return t;
     });
     // 2,500 calls end in order: the front is compacted away; the 500 left must still fire.
@@ -53,8 +53,8 @@ describe("DeadlineTimers", () => {
     await clock.advance(100);
     expect(fired).toEqual(Array.from({ length: 500 }, (_, i) => 2500 + i));
     // Emptied, the queue serves new timers as before.
-    timers.start(100, () => fired.push(-1));
-    const cancelled = timers.start(100, () => fired.push(-2));
+    timers.start(100, { deadlinePassed: () => fired.push(-1) });
+    const cancelled = timers.start(100, { deadlinePassed: () => fired.push(-2) });
     cancelled.cancel();
     await clock.advance(100);
     expect(fired.slice(500)).toEqual([-1]);
