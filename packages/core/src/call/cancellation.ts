@@ -157,7 +157,9 @@ export class Cancellation implements AbortWatch {
       if (watchers[i + 1] !== listener || watchers[i] !== this) continue;
       // In order: who is told first stays first.
       for (let j = i + 2; j < watchers.length; j++) watchers[j - 2] = watchers[j] as Cancellation | Listener;
-      watchers.length -= 2;
+      // pop, not a length write: shrinking through `length` leaves the fast path.
+      watchers.pop();
+      watchers.pop();
       break;
     }
     if (watchers.length === 0) root.#stopListening();
@@ -194,7 +196,7 @@ export class Cancellation implements AbortWatch {
   /** At the root: forgets those watching within `node`'s subtree (into `told`, when given). */
   #forget(node: Cancellation, told?: Listener[]): void {
     const watchers = this.#watchers;
-    if (watchers === undefined) return;
+    if (watchers === undefined || watchers.length === 0) return;
     let w = 0;
     for (let i = 0; i < watchers.length; i += 2) {
       const n = watchers[i] as Cancellation;
@@ -206,7 +208,7 @@ export class Cancellation implements AbortWatch {
       watchers[w++] = n;
       watchers[w++] = fn;
     }
-    watchers.length = w;
+    while (watchers.length > w) watchers.pop();
     if (w === 0) this.#stopListening();
   }
 
