@@ -98,6 +98,11 @@ export class MeshHeaders implements Headers {
     this.#fields.set(name, value);
   }
 
+  /** `get` for a lowercase name that is not set-cookie (one the mesh reads per call): no normalising. */
+  getOwn(name: string): string | null {
+    return this.#fields.get(name) ?? null;
+  }
+
   get(name: string): string | null {
     const key = normalizeName(name);
     if (key === "set-cookie") return this.#cookies?.length ? this.#cookies.join(", ") : null;

@@ -82,8 +82,9 @@ export function decodeConnectTimeout(value: string): number | undefined {
  * present or valid.
  */
 export function deadlineFromHeaders(headers: Headers, now: number): number | undefined {
-  const grpc = headers.get(GRPC_TIMEOUT_HEADER);
-  const connect = headers.get(CONNECT_TIMEOUT_HEADER);
+  const own = headers instanceof MeshHeaders;
+  const grpc = own ? headers.getOwn(GRPC_TIMEOUT_HEADER) : headers.get(GRPC_TIMEOUT_HEADER);
+  const connect = own ? headers.getOwn(CONNECT_TIMEOUT_HEADER) : headers.get(CONNECT_TIMEOUT_HEADER);
   if (grpc === null && connect === null) return undefined;
   const a = grpc === null ? undefined : decodeGrpcTimeout(grpc);
   const b = connect === null ? undefined : decodeConnectTimeout(connect);
@@ -91,10 +92,24 @@ export function deadlineFromHeaders(headers: Headers, now: number): number | und
   return now + (b === undefined || a < b ? a : b);
 }
 
+/**
+ * The last time remaining written, encoded: a route's timeout is written with the same
+ * remaining time by every call that enters it (the attempt starts when the call does), so
+ * most calls reuse the strings instead of encoding them again.
+ */
+let lastMs = Number.NaN;
+let lastGrpc = "";
+let lastConnect = "";
+
 /** Writes the time remaining into both headers, so the next hop stops when the caller does. */
 export function writeDeadlineHeaders(headers: Headers, remainingMs: number): void {
-  const grpc = encodeGrpcTimeout(remainingMs);
-  const connect = encodeConnectTimeout(remainingMs);
+  if (remainingMs !== lastMs) {
+    lastGrpc = encodeGrpcTimeout(remainingMs);
+    lastConnect = encodeConnectTimeout(remainingMs);
+    lastMs = remainingMs;
+  }
+  const grpc = lastGrpc;
+  const connect = lastConnect;
   if (headers instanceof MeshHeaders) {
     headers.setOwn(GRPC_TIMEOUT_HEADER, grpc);
     headers.setOwn(CONNECT_TIMEOUT_HEADER, connect);
