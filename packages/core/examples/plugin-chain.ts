@@ -1,7 +1,7 @@
 // Runnable: node --conditions=@weft/source packages/core/examples/plugin-chain.ts
 // A user plugin named in configuration, run by the same DataPlane both shapes use. The
 // terminal here answers in memory; the in-process SDK and the sidecar send over mTLS instead.
-import { DataPlane, definePlugin, newCall, parseMeshConfig, settledResponse } from "@weft/core";
+import { DataPlane, definePlugin, filterStep, newCall, parseMeshConfig, settledResponse } from "@weft/core";
 
 const stamp = definePlugin<{ header: string; value: string }>({
   name: "stamp",
@@ -17,6 +17,31 @@ const stamp = definePlugin<{ header: string; value: string }>({
   },
 });
 
+// The same plugin shape in the phased form the built-in steps use: compose fuses it with
+// its neighbours, so it costs no promise turn of its own.
+const outcomes: string[] = [];
+const outcome = definePlugin({
+  name: "outcome",
+  create: (_options, ctx) =>
+    filterStep(
+      {
+        bind: () => (call) => ({
+          call,
+          answered: (response) => {
+            outcomes.push(`${call.method} answered ${response.status}`);
+            return response;
+          },
+          failed: (error) => {
+            outcomes.push(`${call.method} failed: ${error.reason}`);
+            throw error;
+          },
+        }),
+      },
+      ctx.place,
+      "outcome",
+    ),
+});
+
 const config = parseMeshConfig({
   file: "inline.yaml",
   text: `
@@ -24,7 +49,9 @@ apiVersion: weft.dev/v1
 kind: Service
 metadata: { name: orders, namespace: shop }
 spec:
-  plugins: [{ module: stamp, options: { header: x-tenant, value: acme } }]
+  plugins:
+    - { module: stamp, options: { header: x-tenant, value: acme } }
+    - { module: outcome }
   policies:
     retry: { attempts: 3, retryOn: [UNAVAILABLE] }
 ---
@@ -41,7 +68,7 @@ const dataPlane = new DataPlane({
   shape: "inprocess",
   service: "web",
   namespace: "shop",
-  plugins: [stamp],
+  plugins: [stamp, outcome],
   // The first attempt fails as if its endpoint were down; the retry goes to the other one.
   send: async (call) => {
     tried.push(call.endpoint?.key ?? "?");
@@ -68,4 +95,5 @@ console.log(
   `status ${response.status} after ${tried.length} attempts (${tried.join(" then ")}), tenant ${response.headers.get("x-seen-tenant")}`,
 );
 console.log(`callee identity expected: ${call.destination?.spiffeId}`);
+console.log(`outcome plugin saw: ${outcomes.join("; ")}`);
 dataPlane.close();

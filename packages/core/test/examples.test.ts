@@ -17,5 +17,7 @@ describe("the README's runnable example", () => {
     );
     expect(m?.[1]).not.toBe(m?.[2]);
     expect(out).toContain("callee identity expected: spiffe://weft.local/ns/shop/sa/orders");
+    // A filter plugin runs once per call, before the attempt loop: it sees the final answer.
+    expect(out).toContain("outcome plugin saw: shop.v1.Orders/Get answered 200");
   });
 });
