@@ -3,10 +3,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type MeshResponse, newCall, settledResponse } from "../../src/call/call.ts";
 import { compose, filterStep, type Step, terminalStep } from "../../src/chain/chain.ts";
-import type { Exchange, Filter } from "../../src/chain/filter.ts";
+import type { Filter } from "../../src/chain/filter.ts";
 import { sleep } from "../../src/clock/clock.ts";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { MeshError } from "../../src/errors/mesh-error.ts";
+import { cutAfter } from "./cut-after.ts";
 
 /** What a filter does with each phase; `async` answers the same a microtask later. */
 interface Behaviour {
@@ -131,27 +132,7 @@ describe("fused filters (property)", () => {
           const c = at % bs.length;
           const told: number[] = [];
           const steps = bs.map((b, i) => filterOf(b, i, told));
-          const deadline: Filter = {
-            cuts: true,
-            bind: () => (sent, run) => {
-              let over = false;
-              const exchange: Exchange = {
-                call: sent,
-                answered: (res) => {
-                  over = true;
-                  return res;
-                },
-                failed: (e) => {
-                  over = true;
-                  throw e;
-                },
-              };
-              void sleep(clock, deadlineMs).then(() => {
-                if (!over) run.cut(exchange, err("deadline"));
-              });
-              return exchange;
-            },
-          };
+          const deadline = cutAfter(clock, deadlineMs);
           steps.splice(c, 0, { name: "deadline", ...filterStep(deadline, "client", "deadline") });
           const handler = compose(
             "client",

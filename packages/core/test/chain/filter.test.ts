@@ -9,10 +9,10 @@ import {
   type Step,
   terminalStep,
 } from "../../src/chain/chain.ts";
-import type { Exchange, Filter, FilterRun } from "../../src/chain/filter.ts";
-import { sleep } from "../../src/clock/clock.ts";
+import type { Filter } from "../../src/chain/filter.ts";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
 import { MeshError } from "../../src/errors/mesh-error.ts";
+import { cutAfter } from "./cut-after.ts";
 
 const call = () =>
   newCall({ kind: "unary", place: "client", service: "orders", method: "shop.v1.Orders/Get" });
@@ -198,33 +198,7 @@ describe("fused filters", () => {
   it("a cut ends the call for the phases above at once; those below still hear the late answer", async () => {
     const clock = new FakeClock();
     const log: string[] = [];
-    // A deadline of 100 ms as a filter: cut when the timer fires.
-    const deadline: Filter = {
-      cuts: true,
-      bind: () => (c, run: FilterRun) => {
-        const exchange: Exchange = {
-          call: c,
-          answered: (res) => {
-            log.push(`answered:deadline:${res.status}`);
-            return res;
-          },
-          failed: (err) => {
-            throw err;
-          },
-        };
-        void sleep(clock, 100).then(() =>
-          run.cut(
-            exchange,
-            new MeshError(Code.DeadlineExceeded, "deadline", {
-              place: "client",
-              plugin: "deadline",
-              policy: "",
-            }),
-          ),
-        );
-        return exchange;
-      },
-    };
+    const deadline = cutAfter(clock, 100, log);
     let answer: ((res: MeshResponse) => void) | undefined;
     const handler = compose(
       "client",
@@ -257,23 +231,7 @@ describe("fused filters", () => {
 
   it("a cut reaches the caller even while a phase below it is still answering with a promise", async () => {
     const clock = new FakeClock();
-    const deadline: Filter = {
-      cuts: true,
-      bind: () => (c, run) => {
-        const exchange: Exchange = { call: c, answered: (r) => r, failed: (e) => Promise.reject(e) };
-        void sleep(clock, 50).then(() =>
-          run.cut(
-            exchange,
-            new MeshError(Code.DeadlineExceeded, "deadline", {
-              place: "client",
-              plugin: "deadline",
-              policy: "",
-            }),
-          ),
-        );
-        return exchange;
-      },
-    };
+    const deadline = cutAfter(clock, 50);
     // A retry whose second attempt never ends, and which ignores cancellation.
     const stubborn: Filter = {
       bind: () => (c) => ({
