@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { MeshCall, Place } from "../call/call.ts";
+import { filterStep } from "../chain/chain.ts";
 import { definePlugin } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { type AuthorizationDecision, AuthorizationEngine } from "./engine.ts";
@@ -34,11 +35,13 @@ export const authorization = definePlugin<AuthorizationOptions>({
   create(options, ctx) {
     const engine = options.engine ?? AuthorizationEngine.compile(options.policies ?? []);
     const place = ctx.place;
-    return (next) => (call) => {
+    // A request phase only: an allowed call passes untouched, fused with its neighbours.
+    const open = (call: MeshCall): undefined => {
       const decision = engine.evaluate(call);
-      if (decision.allowed) return next(call);
-      return Promise.reject(authorizationDenied(call, decision, place));
+      if (!decision.allowed) throw authorizationDenied(call, decision, place);
+      return undefined;
     };
+    return filterStep({ bind: () => open }, place, AUTHORIZATION_PLUGIN);
   },
 });
 

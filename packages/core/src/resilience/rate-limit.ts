@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
-import type { MeshCall, MeshResponse } from "../call/call.ts";
-import type { Handler, Interceptor } from "../chain/chain.ts";
+import type { MeshCall } from "../call/call.ts";
+import { filterStep, type Interceptor, interceptorOf } from "../chain/chain.ts";
+import type { Filter } from "../chain/filter.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { type RateLimit, RateLimitSchema } from "../gen/weft/v1/policy_pb.js";
@@ -21,7 +22,7 @@ export function rateLimitOptionsFromProto(policy: RateLimit): RateLimitOptions {
  * service shares it). A call finding the bucket empty fails at once with
  * ResourceExhausted, marked neverSent, naming the limit and when a token comes back.
  */
-export function rateLimitInterceptor(options: RateLimitOptions, ctx: PluginContext): Interceptor {
+export function rateLimitFilter(options: RateLimitOptions, ctx: PluginContext): Filter {
   const bucketOptions: TokenBucketOptions = {
     requestsPerSecond: options.requestsPerSecond,
     burst: options.burst,
@@ -32,23 +33,27 @@ export function rateLimitInterceptor(options: RateLimitOptions, ctx: PluginConte
   const state = options.state ?? sharedResilienceState(ctx.clock);
   const buckets = new PerService<TokenBucket>(ctx.place, (key) => state.bucket(key, bucketOptions));
   const place = ctx.place;
-  return (next: Handler): Handler =>
-    (call: MeshCall): Promise<MeshResponse> => {
-      const bucket = buckets.for(call);
-      if (bucket.tryTake()) return next(call);
-      return Promise.reject(
-        new MeshError(
-          Code.ResourceExhausted,
-          `rate limit of ${bucketOptions.requestsPerSecond} requests/s (burst ${bucket.burst}) exceeded for ${call.service}; next token in ${bucket.msUntilToken()}ms`,
-          { place, plugin: "rate-limit", policy: call.route ?? "" },
-          { neverSent: true },
-        ),
-      );
-    };
+  // A request phase only: a call that gets a token passes untouched.
+  const open = (call: MeshCall): undefined => {
+    const bucket = buckets.for(call);
+    if (bucket.tryTake()) return undefined;
+    throw new MeshError(
+      Code.ResourceExhausted,
+      `rate limit of ${bucketOptions.requestsPerSecond} requests/s (burst ${bucket.burst}) exceeded for ${call.service}; next token in ${bucket.msUntilToken()}ms`,
+      { place, plugin: "rate-limit", policy: call.route ?? "" },
+      { neverSent: true },
+    );
+  };
+  return { bind: () => open };
+}
+
+/** The rate limit as an interceptor (see rateLimitFilter). */
+export function rateLimitInterceptor(options: RateLimitOptions, ctx: PluginContext): Interceptor {
+  return interceptorOf(rateLimitFilter(options, ctx), ctx.place, "rate-limit");
 }
 
 export const rateLimitPlugin = definePlugin<RateLimitOptions>({
   name: "rate-limit",
   parseOptions: (raw) => rateLimitOptionsFromProto(policyFromJson("rate-limit", RateLimitSchema, raw)),
-  create: (options, ctx) => rateLimitInterceptor(options, ctx),
+  create: (options, ctx) => filterStep(rateLimitFilter(options, ctx), ctx.place, "rate-limit"),
 });

@@ -17,7 +17,7 @@ import {
 import { faultConfigured, faultInterceptor, faultOptionsFromProto, faultPlugin } from "./fault.ts";
 import { hedgingInterceptor, hedgingOptionsFromProto, hedgingPlugin } from "./hedging.ts";
 import { perTryTimeoutFilter, perTryTimeoutPlugin } from "./per-try-timeout.ts";
-import { rateLimitInterceptor, rateLimitOptionsFromProto, rateLimitPlugin } from "./rate-limit.ts";
+import { rateLimitFilter, rateLimitOptionsFromProto, rateLimitPlugin } from "./rate-limit.ts";
 import { type ResilienceState, sharedResilienceState } from "./resilience-state.ts";
 import { retryFilter, retryInterceptor, retryOptionsFromProto, retryPlugin } from "./retry.ts";
 import { timeoutFilter, timeoutOptionsFromProto, timeoutPlugin } from "./timeout.ts";
@@ -92,7 +92,9 @@ export function resilienceSteps(
 
   if (policies.rateLimit && policies.rateLimit.requestsPerSecond > 0) {
     const limit = { ...rateLimitOptionsFromProto(policies.rateLimit), state };
-    add(rateLimitPlugin.name, rateLimitPlugin.places, () => rateLimitInterceptor(limit, ctx));
+    add(rateLimitPlugin.name, rateLimitPlugin.places, () =>
+      filterStep(rateLimitFilter(limit, ctx), ctx.place, rateLimitPlugin.name),
+    );
   }
 
   if (policies.hedging && hedges) {
