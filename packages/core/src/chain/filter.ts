@@ -243,9 +243,11 @@ class Run implements FilterRun {
 
   #bottomFault(err: unknown): MeshError {
     if (err instanceof MeshError) return err;
-    const provenance = this.#shape.bottomProvenance;
-    // A bottom that is not a raw terminal is a composed chain, which rejects with MeshErrors.
-    return asMeshError(err, provenance ?? { place: this.#shape.place, plugin: "", policy: "" });
+    const { bottomProvenance, names, place } = this.#shape;
+    if (bottomProvenance !== undefined) return asMeshError(err, bottomProvenance);
+    // A bottom composed by compose rejects with MeshErrors only; any other `next` (a filter
+    // used as an interceptor) is answered for by the step that called it, as an interceptor would be.
+    return asMeshError(err, { place, plugin: names[names.length - 1] ?? "", policy: "" });
   }
 }
 

@@ -161,6 +161,14 @@ describe("fused filters", () => {
     await expect(failing(call())).rejects.toMatchObject({ provenance: { plugin: "transport" } });
   });
 
+  it("as an interceptor over a plain handler, names itself for what that handler throws", async () => {
+    const step = recording("alone", []);
+    const handler = step.interceptor(async () => {
+      throw new Error("not a mesh error");
+    });
+    await expect(handler(call())).rejects.toMatchObject({ provenance: { plugin: "alone" } });
+  });
+
   it("a phase may answer with a promise (a retry); the phases above wait for it", async () => {
     const log: string[] = [];
     let attempts = 0;
