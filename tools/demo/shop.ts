@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { type ControlPlane, startControlPlane } from "@weft/control-plane";
-import { AdminService, EndpointSchema, type MeshConfig, ServiceEndpointsSchema } from "@weft/core/model";
+import { Http2SessionManager } from "@connectrpc/connect-node";
+import { type ControlPlane, createAdminClient, startControlPlane } from "@weft/control-plane";
+import { EndpointSchema, type MeshConfig, ServiceEndpointsSchema } from "@weft/core/model";
 import { loadMeshConfigFiles } from "@weft/core/node";
 import { bootstrapToken, type WorkloadFiles, workloadFiles } from "./pki.ts";
 import type { Child, Processes } from "./processes.ts";
@@ -157,7 +156,7 @@ export async function startShop(
   const config = await loadMeshConfigFiles([meshYaml]);
   addEndpoints(config, "catalog", [catalog]);
   addEndpoints(config, "inventory", inventory);
-  const configVersion = await applyConfig(cp.url, config);
+  const configVersion = await applyConfig(cp, config);
   log(`applied ${meshYaml} + endpoints through the admin API: version ${configVersion}`);
 
   const orders = await processes.start("orders", [join(shopSrc, "orders", "main.ts")], {
@@ -192,13 +191,10 @@ function addEndpoints(config: MeshConfig, service: string, workloads: readonly S
 }
 
 /** `weft apply`, through the admin API; resolves with the configuration version. */
-async function applyConfig(url: string, config: MeshConfig): Promise<string> {
-  const sessionManager = new Http2SessionManager(url);
+async function applyConfig(cp: ControlPlane, config: MeshConfig): Promise<string> {
+  const sessionManager = new Http2SessionManager(cp.url);
   try {
-    const admin = createClient(
-      AdminService,
-      createConnectTransport({ baseUrl: url, httpVersion: "2", sessionManager, defaultTimeoutMs: 10_000 }),
-    );
+    const admin = createAdminClient(cp, { sessionManager, timeoutMs: 10_000 });
     return (await admin.apply({ config })).version;
   } finally {
     sessionManager.abort();

@@ -9,10 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Http2SessionManager } from "@connectrpc/connect-node";
 import { parseMeshConfig } from "@weft/core";
-import { AdminService } from "@weft/core/model";
+import { createAdminClient } from "../src/admin/admin-client.ts";
 import { startControlPlane } from "../src/server/control-plane.ts";
 import { fleetConfigYaml, until } from "./fleet.ts";
 
@@ -28,10 +27,7 @@ const heap = () => {
 const dataDir = await mkdtemp(join(tmpdir(), "weft-bench-"));
 const cp = await startControlPlane({ dataDir, host: "127.0.0.1", port: 0, keepaliveMs: 0 });
 const sessionManager = new Http2SessionManager(cp.url);
-const admin = createClient(
-  AdminService,
-  createConnectTransport({ baseUrl: cp.url, httpVersion: "2", sessionManager }),
-);
+const admin = createAdminClient(cp, { sessionManager });
 const apply = (stamp: number) =>
   admin.apply({ config: parseMeshConfig({ file: "fleet.yaml", text: fleetConfigYaml(20, stamp) }) });
 await apply(0);

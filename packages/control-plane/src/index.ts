@@ -1,5 +1,11 @@
 // Public API of @weft/control-plane: see README.md.
 
+export {
+  type AdminClientOptions,
+  type AdminTarget,
+  createAdminClient,
+} from "./admin/admin-client.ts";
+export { ADMIN_TOKEN_FILE } from "./admin/admin-token.ts";
 export { runCli } from "./cli/run.ts";
 export { diffMeshConfig } from "./config/diff.ts";
 export { validateMeshConfig } from "./config/validate.ts";

@@ -4,18 +4,25 @@ import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { AdminService, DiscoveryService, type RegistrationSchema, type Snapshot } from "@weft/core/model";
+import {
+  type AdminService,
+  DiscoveryService,
+  type RegistrationSchema,
+  type Snapshot,
+} from "@weft/core/model";
 import {
   connectDataPlane,
   type DataPlaneClient,
   type DataPlaneEvent,
   type PushInfo,
 } from "@weft/core/transport";
+import { type AdminTarget, createAdminClient } from "../src/admin/admin-client.ts";
 import {
   type ControlPlane,
   type ControlPlaneOptions,
   startControlPlane,
 } from "../src/server/control-plane.ts";
+import { adminTokens } from "./weft-cli.ts";
 
 /** Things a test opened, closed in reverse order in afterEach. */
 export class Resources {
@@ -39,6 +46,7 @@ export class Resources {
       warmupMs: 0,
       ...options,
     });
+    adminTokens.set(cp.url, cp.adminToken);
     return this.add(() => cp.close(), cp);
   }
 
@@ -51,9 +59,11 @@ export class Resources {
     return this.add(() => dp.client.close(), dp);
   }
 
-  /** An admin API client; its connection is closed in teardown. */
-  admin(url: string): Client<typeof AdminService> {
-    return createClient(AdminService, this.transport(url));
+  /** An admin API client presenting the control plane's admin token; closed in teardown. */
+  admin(cp: AdminTarget): Client<typeof AdminService> {
+    const sessionManager = new Http2SessionManager(cp.url);
+    this.add(async () => sessionManager.abort(), undefined);
+    return createAdminClient(cp, { sessionManager });
   }
 
   /** A raw discovery client, for speaking the protocol by hand. */

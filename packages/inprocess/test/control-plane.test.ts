@@ -1,11 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { type ControlPlane, issueToken, startControlPlane } from "@weft/control-plane";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type ControlPlane, createAdminClient, issueToken, startControlPlane } from "@weft/control-plane";
 import { parseMeshConfig } from "@weft/core";
-import { AdminService } from "@weft/core/model";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMesh, createMeshClient, type Mesh } from "../src/index.ts";
 import { EchoService } from "./gen/echo/v1/echo_pb.js";
@@ -37,7 +35,7 @@ async function controlPlane(): Promise<ControlPlane> {
 }
 
 async function apply(cp: ControlPlane, text: string) {
-  const admin = createClient(AdminService, createConnectTransport({ baseUrl: cp.url, httpVersion: "2" }));
+  const admin = createAdminClient(cp);
   return admin.apply({ config: parseMeshConfig({ file: "mesh.yaml", text }) });
 }
 

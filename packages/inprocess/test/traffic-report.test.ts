@@ -1,11 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { type ControlPlane, issueToken, type Overview, startControlPlane } from "@weft/control-plane";
+import {
+  type ControlPlane,
+  createAdminClient,
+  issueToken,
+  type Overview,
+  startControlPlane,
+} from "@weft/control-plane";
 import { parseMeshConfig } from "@weft/core";
-import { AdminService } from "@weft/core/model";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMesh, createMeshClient, type Mesh } from "../src/index.ts";
 import { EchoService } from "./gen/echo/v1/echo_pb.js";
@@ -28,7 +31,7 @@ async function controlPlane(): Promise<ControlPlane> {
   const cp = await startControlPlane({ dataDir, port: 0, graceMs: 500, warmupMs: 0, dashboardPort: 0 });
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   cleanups.push(() => cp.close());
-  const admin = createClient(AdminService, createConnectTransport({ baseUrl: cp.url, httpVersion: "2" }));
+  const admin = createAdminClient(cp);
   await admin.apply({ config: parseMeshConfig({ file: "mesh.yaml", text: meshYaml }) });
   return cp;
 }

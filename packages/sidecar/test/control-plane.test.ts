@@ -1,10 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { type ControlPlane, issueToken, startControlPlane } from "@weft/control-plane";
+import { type ControlPlane, createAdminClient, issueToken, startControlPlane } from "@weft/control-plane";
 import { parseMeshConfig } from "@weft/core";
-import { AdminService } from "@weft/core/model";
 import { afterEach, describe, expect, it } from "vitest";
 import { recordingApp } from "./helpers.ts";
 import { type SidecarProcess, startSidecar, tempDir } from "./process-helpers.ts";
@@ -80,7 +77,7 @@ describe("sidecars joined through the control plane", () => {
     const tmp = tempDir();
     cleanups.push(() => tmp.remove());
     const cp = await controlPlane(`${tmp.dir}/cp`);
-    const admin = createClient(AdminService, createConnectTransport({ baseUrl: cp.url, httpVersion: "2" }));
+    const admin = createAdminClient(cp);
     await admin.apply({ config: parseMeshConfig({ file: "mesh.yaml", text: meshYaml }) });
 
     const tokens = {

@@ -31,7 +31,9 @@ ${explainUsage}
 ${genUsage}
 
 Commands that talk to a control plane take --server URL (or WEFT_SERVER; default
-http://127.0.0.1:15010). Exit codes: 0 ok, 1 a problem to fix in the command or the
+http://127.0.0.1:15010) and present its admin token: --admin-token-file FILE, else
+WEFT_ADMIN_TOKEN, else weft-data/admin-token (where a control plane started in this
+directory keeps it). Exit codes: 0 ok, 1 a problem to fix in the command or the
 configuration, 2 the control plane cannot be reached.`;
 
 const commands: Record<string, (args: string[], ctx: CliContext) => Promise<number>> = {

@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "@weft/core";
 import { AdminService, DiscoveryService, IdentityService } from "@weft/core/model";
 import { DATA_PLANE_RECONNECT_MAX_MS } from "@weft/core/transport";
 import { adminService } from "../admin/admin-service.ts";
+import { loadAdminToken, requireAdminToken } from "../admin/admin-token.ts";
 import { type Dashboard, DEFAULT_DASHBOARD_PORT, startDashboard } from "../dashboard/index.ts";
 import { discoveryService } from "../discovery/discovery-service.ts";
 import { DiscoveryHub } from "../discovery/hub.ts";
@@ -24,8 +25,16 @@ export interface ControlPlaneOptions {
   dataDir?: string;
   /** A store to use instead of the file store (it is not closed on close()). */
   store?: ConfigStore;
-  /** Default 127.0.0.1: the API is plaintext and unauthenticated until mTLS lands. */
+  /**
+   * Default 127.0.0.1. The admin API asks for the admin token, but the API is plaintext:
+   * listen beyond loopback only on a network where the token cannot be read in transit.
+   */
   host?: string;
+  /**
+   * The admin API's bearer token. Default: the shared store's (etcd), else the one in
+   * `<dataDir>/admin-token`, made on first start (mode 0600).
+   */
+  adminToken?: string;
   /** Default 15010; 0 picks a free port. */
   port?: number;
   /** How long an endpoint outlives its discovery stream. Default 10 s. */
@@ -78,6 +87,10 @@ export interface ControlPlane {
   readonly store: ConfigStore;
   /** The mesh CA: its trust anchors are what data planes must trust. */
   readonly ca: MeshCa;
+  /** What the admin API asks for (`authorization: Bearer <token>`). */
+  readonly adminToken: string;
+  /** Where the token is kept for a local `weft` command; undefined when it was given. */
+  readonly adminTokenFile: string | undefined;
   /** The dashboard page, `http://host:port/`; undefined when `dashboardPort` is false. */
   readonly dashboardUrl: string | undefined;
   close(): Promise<void>;
@@ -132,13 +145,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     shared: store.sharedCa?.bind(store),
     ...options.ca,
   });
+  const admin = await loadAdminToken({
+    given: options.adminToken,
+    dataDir: options.dataDir,
+    shared: store.sharedAdminToken?.bind(store),
+  });
+  const tokenHint = admin.file
+    ? `the control plane keeps it in ${admin.file} (set WEFT_ADMIN_TOKEN or --admin-token-file)`
+    : "ask whoever started the control plane for it (set WEFT_ADMIN_TOKEN or --admin-token-file)";
   const handler = connectNodeAdapter({
     // Compressing every push to a thousand data planes costs more CPU than anything else
     // the control plane does; only a snapshot big enough to matter on the wire is compressed.
     compressMinBytes: 64 * 1024,
     routes: (router) => {
       router.service(DiscoveryService, discoveryService(hub));
-      router.service(AdminService, adminService(configStore, hub, { trustDomain: ca.trustDomain }));
+      router.service(AdminService, adminService(configStore, hub, { trustDomain: ca.trustDomain }), {
+        interceptors: [requireAdminToken(admin.token, tokenHint)],
+      });
       router.service(IdentityService, identityService(ca, configStore, { leafTtlMs: options.leafTtlMs }));
     },
   });
@@ -217,6 +240,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     hub,
     store,
     ca,
+    adminToken: admin.token,
+    adminTokenFile: admin.file,
     dashboardUrl: dashboard?.url,
     close() {
       closing ??= (async () => {

@@ -67,6 +67,11 @@ export interface ConfigStore {
    * stores the root `create` makes; the others read it.
    */
   sharedCa?(create: () => Promise<CaMaterial>): Promise<CaMaterial>;
+  /**
+   * Present when replicas share the store: the admin API's token is kept there, so the
+   * `weft` command is let in by every replica. The first replica stores the one `create` makes.
+   */
+  sharedAdminToken?(create: () => string): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -151,19 +151,30 @@ export class EtcdStore implements ConfigStore {
 
   /** Put-if-absent in one transaction: of replicas starting together, one root wins. */
   async sharedCa(create: () => Promise<CaMaterial>): Promise<CaMaterial> {
-    const key = `${this.configKey.slice(0, -"config".length)}ca`;
+    const stored = await this.putIfAbsent("ca", async () => JSON.stringify(await create()));
+    return JSON.parse(stored) as CaMaterial;
+  }
+
+  /** Put-if-absent as for the CA: every replica accepts the same admin token. */
+  async sharedAdminToken(create: () => string): Promise<string> {
+    return this.putIfAbsent("admin-token", async () => create());
+  }
+
+  /** The value at `<prefix><name>`, stored from `make()` first when there is none. */
+  private async putIfAbsent(name: string, make: () => Promise<string>): Promise<string> {
+    const key = `${this.configKey.slice(0, -"config".length)}${name}`;
     const existing = await this.client.get(key).string();
-    if (existing !== null) return JSON.parse(existing) as CaMaterial;
-    const made = await create();
+    if (existing !== null) return existing;
+    const made = await make();
     const txn = await this.client
       .if(key, "Create", "==", 0)
-      .then(this.client.put(key).value(JSON.stringify(made)))
+      .then(this.client.put(key).value(made))
       .else(this.client.get(key))
       .commit();
     if (txn.succeeded) return made;
     const kv = txn.responses[0]?.response_range.kvs[0];
-    if (!kv) throw new Error(`the shared CA at ${key} vanished while it was being created`);
-    return JSON.parse(kv.value.toString()) as CaMaterial;
+    if (!kv) throw new Error(`${key} vanished while it was being created`);
+    return kv.value.toString();
   }
 
   async putToken(record: TokenRecord): Promise<void> {

@@ -10,8 +10,8 @@ import {
 } from "@weft/core/model";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CheckResult, diagnoseMesh, type MeshState } from "../../src/cli/commands/check.ts";
-import { runCli } from "../../src/cli/run.ts";
 import { Resources, waitFor } from "../helpers.ts";
+import { weftInProcess } from "../weft-cli.ts";
 
 const NOW = Date.UTC(2025, 0, 2, 12);
 const HOUR = 3_600_000;
@@ -210,29 +210,14 @@ describe("weft check against a running control plane", () => {
   const resources = new Resources();
   afterEach(() => resources.closeAll());
 
-  async function weft(args: string[]) {
-    let out = "";
-    let err = "";
-    const code = await runCli(args, {
-      out: (t) => {
-        out += t;
-      },
-      err: (t) => {
-        err += t;
-      },
-      env: {},
-    });
-    return { code, out, err };
-  }
-
   it("prints ✔ for a healthy mesh (exit 0) and ✖ with hints for a NACKing data plane (exit 1)", async () => {
     const cp = await resources.controlPlane({ dataDir: await resources.tempDir() });
-    const admin = resources.admin(cp.url);
+    const admin = resources.admin(cp);
     await admin.apply({ config: parseMeshConfig({ file: "mesh.yaml", text: healthyYaml }) });
     const good = resources.dataPlane(cp.url, { service: "frontend", namespace: "shop", instanceId: "fe-1" });
     await waitFor(() => good.client.version?.startsWith("1-") === true, "the first ACK");
 
-    const ok = await weft(["check", "--server", cp.url]);
+    const ok = await weftInProcess(["check", "--server", cp.url]);
     expect(ok.err).toBe("");
     expect(ok.out).toContain(
       `✔ control plane is reachable at ${cp.url} (configuration version 1, 1 data planes)`,
@@ -249,7 +234,7 @@ describe("weft check against a running control plane", () => {
       },
     );
     await waitFor(() => picky.events.some((e) => e.type === "rejected"), "the NACK");
-    const bad = await weft(["check", "--server", cp.url, "-o", "json"]);
+    const bad = await weftInProcess(["check", "--server", cp.url, "-o", "json"]);
     expect(bad.code).toBe(1);
     const json = JSON.parse(bad.out);
     expect(json.ok).toBe(false);
@@ -258,7 +243,7 @@ describe("weft check against a running control plane", () => {
       /^shop\/orders o-1 rejected version 1-\w+: cannot load plugin @acme\/audit$/,
     );
 
-    const table = await weft(["check", "--server", cp.url]);
+    const table = await weftInProcess(["check", "--server", cp.url]);
     expect(table.out).toContain("✖ no data plane rejected its configuration");
     expect(table.out).toContain("    hint: the data plane keeps its previous version");
     expect(table.out).toContain("Status check results are ✖ (1 failed)");
@@ -268,7 +253,7 @@ describe("weft check against a running control plane", () => {
     const cp = await resources.controlPlane({ dataDir: await resources.tempDir() });
     const url = cp.url;
     await cp.close();
-    const res = await weft(["check", "--server", url]);
+    const res = await weftInProcess(["check", "--server", url]);
     expect(res.code).toBe(2);
     expect(res.out).toContain(`✖ control plane is reachable at ${url}`);
     expect(res.out).toContain("hint: start it with `weft control-plane`");

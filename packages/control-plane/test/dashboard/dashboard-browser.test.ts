@@ -149,7 +149,7 @@ describe("dashboard in Chromium", () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir(), clock: serverClock, dashboardPort: 0 });
     const dashboard = cp.dashboardUrl;
     if (!dashboard) throw new Error("the control plane started no dashboard");
-    await res.admin(cp.url).apply({ config: services("orders", "inventory") });
+    await res.admin(cp).apply({ config: services("orders", "inventory") });
 
     const clientClock = new FakeClock(0);
     const orders = dataPlane(cp.url, clientClock, {
@@ -251,7 +251,7 @@ describe("dashboard in Chromium", () => {
     inventory.queue({ destination: "billing/payments", requests: 20n, failures: 5n, p50Ms: 8, p99Ms: 90 });
     serverClock.step(5000);
     await clientClock.advance(5000);
-    await res.admin(cp.url).apply({ config: services("orders", "inventory", "audit") });
+    await res.admin(cp).apply({ config: services("orders", "inventory", "audit") });
 
     await graphShows(page, edge, "label", "20.0/s · 99.50%");
     await pageShows(page, `${inv} td.p99`, "40.0 ms");

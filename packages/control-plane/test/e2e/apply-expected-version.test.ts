@@ -31,7 +31,7 @@ async function rejection(call: Promise<unknown>): Promise<ConnectError> {
 describe("apply with an expected version (file store)", { timeout: 60_000 }, () => {
   it("applies against the version in force; a stale one fails with FailedPrecondition and changes nothing", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     expect((await admin.getConfig({})).version).toBe("0");
 
     // "0": only if nothing was applied yet.
@@ -72,7 +72,7 @@ describe("apply with an expected version (file store)", { timeout: 60_000 }, () 
 
   it("of two concurrent applies against the same version, exactly one wins", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const outcomes = await Promise.allSettled([
       admin.apply({ config: services("a"), expectedVersion: "0" }),
       admin.apply({ config: services("b"), expectedVersion: "0" }),
@@ -87,7 +87,7 @@ describe("apply with an expected version (file store)", { timeout: 60_000 }, () 
 
   it("weft apply --dry-run prints the version; --expected-version applies it, or refuses once it is stale", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     await admin.apply({ config: services("orders") });
     const file = join(await res.tempDir(), "mesh.yaml");
     await writeFile(
@@ -160,7 +160,7 @@ describe("apply with an expected version on two replicas sharing etcd", { timeou
       };
       return res.controlPlane({ store, dataDir: await res.tempDir() });
     };
-    const [a, b] = [res.admin((await replica()).url), res.admin((await replica()).url)];
+    const [a, b] = [res.admin(await replica()), res.admin(await replica())];
 
     const rounds = 5;
     for (let round = 0; round < rounds; round++) {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyToken } from "../../src/tokens/tokens.ts";
@@ -79,7 +79,7 @@ describe("the weft command", { timeout: 60_000 }, () => {
 
   it("refuses a bad file with file:line:col and the field, and changes nothing", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const dir = await res.tempDir();
     await writeFile(join(dir, "a-good.yaml"), service("orders"));
     await writeFile(
@@ -119,7 +119,7 @@ describe("the weft command", { timeout: 60_000 }, () => {
         "  Service shop/orders: created\n" +
         "to apply only if version 0 is still in force, add --expected-version 0\n",
     );
-    expect((await res.admin(cp.url).getConfig({})).version).toBe("0");
+    expect((await res.admin(cp).getConfig({})).version).toBe("0");
   });
 
   it("exits 2 with what to do when the control plane cannot be reached", async () => {
@@ -193,7 +193,15 @@ describe("the weft command", { timeout: 60_000 }, () => {
     expect(out).toContain(`(data dir ${dataDir})`);
     const file = join(await res.tempDir(), "orders.yaml");
     await writeFile(file, service("orders"));
-    expect((await weft("apply", "-f", file, "--server", url)).code).toBe(0);
+    // The admin token it made on first start, in a file only its owner can read.
+    const tokenFile = join(dataDir, "admin-token");
+    expect(out).toContain(`admin token in ${tokenFile}`);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+    const refused = await weft("apply", "-f", file, "--server", url);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`the admin API needs the admin token`);
+    expect(refused.stderr).toContain(tokenFile);
+    expect((await weft("apply", "-f", file, "--server", url, "--admin-token-file", tokenFile)).code).toBe(0);
     expect(existsSync(join(dataDir, "LOCK"))).toBe(true);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

@@ -42,7 +42,7 @@ describe("discovery over HTTP/2", () => {
 
   it("pushes applied config to a data plane, which ACKs; the ACK shows in ListProxies", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const dp = res.dataPlane(cp.url, {
       service: "orders",
       namespace: "shop",
@@ -88,7 +88,7 @@ describe("discovery over HTTP/2", () => {
 
   it("keeps the previous version in force when a data plane NACKs, and shows the NACK and its reason", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     await admin.apply({ config: services("orders") });
     const dp = res.dataPlane(cp.url, { service: "orders", namespace: "shop", instanceId: "o-1" }, (s) => {
       if (serviceNames(s).includes("legacy")) throw new Error("plugin ./legacy.js not found");
@@ -112,7 +112,7 @@ describe("discovery over HTTP/2", () => {
   it("lease: an endpoint leaves a grace period after its stream ends, and stays when it reconnects in time", async () => {
     const clock = new FakeClock();
     const cp = await res.controlPlane({ dataDir: await res.tempDir(), clock, graceMs: 1000 });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const listed = async () =>
       (await admin.listEndpoints({ service: "shop/orders" })).services.flatMap((s) =>
         s.endpoints.map((e) => e.instance),
@@ -160,7 +160,7 @@ describe("discovery over HTTP/2", () => {
     const dataDir = await res.tempDir();
     let cp = await startOn(dataDir, 0);
     const port = cp.port;
-    await res.admin(cp.url).apply({ config: services("orders", "inventory") });
+    await res.admin(cp).apply({ config: services("orders", "inventory") });
     const a = res.dataPlane(cp.url, {
       service: "orders",
       namespace: "shop",
@@ -180,7 +180,7 @@ describe("discovery over HTTP/2", () => {
     await waitFor(() => !a.client.connected && !b.client.connected, "the clients to notice");
 
     cp = await startOn(dataDir, port);
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const config = await admin.getConfig({});
     expect(config.version).toBe("1");
     expect(serviceNames(config)).toEqual(["orders", "inventory"]);

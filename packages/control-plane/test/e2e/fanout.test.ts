@@ -13,7 +13,7 @@ describe("fan-out", () => {
     timeout: 60_000,
   }, async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir() });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     await admin.apply({ config: parseMeshConfig({ file: "fleet.yaml", text: fleetConfigYaml(20, 0) }) });
     const heapBefore = process.memoryUsage().heapUsed;
     const connectStart = performance.now();

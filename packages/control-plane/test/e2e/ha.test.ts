@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, ConnectError } from "@connectrpc/connect";
@@ -64,7 +66,7 @@ describe("two control-plane replicas on one etcd", { timeout: 60_000 }, () => {
       instanceId: "i-1",
       addresses: ["127.0.0.3"],
     });
-    const applied = await res.admin(a.url).apply({ config: services("orders", "inventory") });
+    const applied = await res.admin(a).apply({ config: services("orders", "inventory") });
     await onB.holds((s) => serviceNames(s).join() === "inventory,orders", "A's config on B's data plane");
     expect(onB.client.version?.startsWith(`${applied.version}-`)).toBe(true);
     await onB.holds((s) => endpointAddresses(s, "shop/orders").length === 1, "A's endpoint on B");
@@ -74,9 +76,9 @@ describe("two control-plane replicas on one etcd", { timeout: 60_000 }, () => {
     ]);
     // Same config, same endpoints: the same version from either replica.
     await waitFor(() => onA.client.version === onB.client.version, "one version on both replicas");
-    expect((await res.admin(b.url).getConfig({})).version).toBe(applied.version);
+    expect((await res.admin(b).getConfig({})).version).toBe(applied.version);
     // A's admin API lists B's registration (and the other way round).
-    const listed = await res.admin(a.url).listEndpoints({});
+    const listed = await res.admin(a).listEndpoints({});
     expect(listed.services.map((s) => `${s.namespace}/${s.service}:${s.endpoints.length}`).sort()).toEqual([
       "shop/inventory:1",
       "shop/orders:1",
@@ -110,7 +112,7 @@ describe("two control-plane replicas on one etcd", { timeout: 60_000 }, () => {
     expect(watcher.applied.slice(seenAt).map((x) => endpointAddresses(x.snapshot, "shop/orders"))).toEqual(
       [],
     );
-    expect((await res.admin(a.url).listEndpoints({ service: "shop/orders" })).services).toHaveLength(1);
+    expect((await res.admin(a).listEndpoints({ service: "shop/orders" })).services).toHaveLength(1);
     // Now it goes for good: gone from both replicas, after the grace period and not before.
     const closedAt = Date.now();
     await moved.client.close();
@@ -145,6 +147,8 @@ function dataPlaneOf(urls: string[], registration: MessageInitShape<typeof Regis
 /** A `weft control-plane --store etcd://...` process; `kill()` is SIGKILL, no goodbye. */
 interface ReplicaProcess {
   readonly url: string;
+  /** The admin token the replica wrote to its data directory (the etcd store's, shared). */
+  readonly adminToken: string;
   kill(): Promise<void>;
 }
 
@@ -184,7 +188,8 @@ async function spawnReplica(prefix: string, port: number): Promise<ReplicaProces
     15_000,
   );
   if (!output.includes("listening on")) throw new Error(`replica on port ${port} did not start:\n${output}`);
-  return { url: `http://127.0.0.1:${port}`, kill };
+  const adminToken = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
+  return { url: `http://127.0.0.1:${port}`, adminToken, kill };
 }
 
 describe("a replica killed under a load of config changes", { timeout: 120_000 }, () => {
@@ -193,9 +198,11 @@ describe("a replica killed under a load of config changes", { timeout: 120_000 }
     const [portA, portB] = (await freePorts(2)) as [number, number];
     const a = await spawnReplica(prefix, portA);
     const b = await spawnReplica(prefix, portB);
+    // One token for the mesh: the first replica stored it in etcd, the second took it from there.
+    expect(b.adminToken).toBe(a.adminToken);
     const admins = new Map<string, Client<typeof AdminService>>([
-      [a.url, res.admin(a.url)],
-      [b.url, res.admin(b.url)],
+      [a.url, res.admin(a)],
+      [b.url, res.admin(b)],
     ]);
     // Three data planes start on each replica; each knows both.
     const planes: ReturnType<typeof dataPlaneOf>[] = [];

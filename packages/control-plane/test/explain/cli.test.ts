@@ -2,28 +2,13 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { parseMeshConfig } from "@weft/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/run.ts";
 import { Resources } from "../helpers.ts";
+import { weftInProcess } from "../weft-cli.ts";
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
 
 const text = readFileSync(new URL("./fixtures/shop.yaml", import.meta.url), "utf8");
-
-async function weft(args: string[]) {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    env: {},
-  });
-  return { code, out, err };
-}
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -37,10 +22,10 @@ async function closedPort(): Promise<number> {
 describe("weft explain against a running control plane", () => {
   it("explains from the live config: exit 0 allowed, 3 denied, 1 for a mistake, 2 unreachable", async () => {
     const cp = await resources.controlPlane({ dataDir: await resources.tempDir() });
-    await resources.admin(cp.url).apply({ config: parseMeshConfig({ file: "shop.yaml", text }) });
+    await resources.admin(cp).apply({ config: parseMeshConfig({ file: "shop.yaml", text }) });
     const server = ["--server", cp.url];
 
-    const allowed = await weft([
+    const allowed = await weftInProcess([
       "explain",
       ...server,
       "--from",
@@ -60,7 +45,7 @@ describe("weft explain against a running control plane", () => {
     expect(allowed.out).toContain("authorization: ALLOWED: allowed by shop/frontend-may-order rule 1");
     expect(allowed.out).toContain("verdict: ALLOWED");
 
-    const denied = await weft([
+    const denied = await weftInProcess([
       "explain",
       ...server,
       "--from",
@@ -80,7 +65,7 @@ describe("weft explain against a running control plane", () => {
       ruleIndex: 0,
     });
 
-    const canary = await weft([
+    const canary = await weftInProcess([
       "explain",
       ...server,
       "--from=frontend",
@@ -95,14 +80,22 @@ describe("weft explain against a running control plane", () => {
     );
     expect(canary.out).toContain("destination shop/orders-v2");
 
-    const mistake = await weft(["explain", ...server, "--from", "frontend", "--to", "orders", "Get"]);
+    const mistake = await weftInProcess([
+      "explain",
+      ...server,
+      "--from",
+      "frontend",
+      "--to",
+      "orders",
+      "Get",
+    ]);
     expect(mistake.code).toBe(1);
     expect(mistake.err).toContain('"Get" is neither an RPC method');
-    const noFrom = await weft(["explain", ...server, "/x"]);
+    const noFrom = await weftInProcess(["explain", ...server, "/x"]);
     expect(noFrom.code).toBe(1);
     expect(noFrom.err).toContain("needs --from");
 
-    const gone = await weft([
+    const gone = await weftInProcess([
       "explain",
       "--server",
       `http://127.0.0.1:${await closedPort()}`,

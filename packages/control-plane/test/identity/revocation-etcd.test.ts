@@ -67,8 +67,8 @@ describe("revoked identities on two replicas sharing one etcd", { timeout: 60_00
     const { token } = await issueToken(a.store, { namespace: "shop", serviceAccount: "orders" });
     const held = await requestWorkloadCredentials({ url: b.url, credential: token, spiffeId: ORDERS });
 
-    await res.admin(a.url).revokeIdentity({ spiffeId: ORDERS, reason: "node compromised" });
-    expect((await res.admin(b.url).listRevokedIdentities({})).identities.map((r) => r.reason)).toEqual([
+    await res.admin(a).revokeIdentity({ spiffeId: ORDERS, reason: "node compromised" });
+    expect((await res.admin(b).listRevokedIdentities({})).identities.map((r) => r.reason)).toEqual([
       "node compromised",
     ]);
     for (const refused of [await byRenewal(b, held), await byToken(a, b)]) {
@@ -79,11 +79,11 @@ describe("revoked identities on two replicas sharing one etcd", { timeout: 60_00
       expect(err.rawMessage).toContain("reason: node compromised");
     }
 
-    await res.admin(b.url).restoreIdentity({ spiffeId: ORDERS });
+    await res.admin(b).restoreIdentity({ spiffeId: ORDERS });
     expect(await byRenewal(a, held)).toBe(ORDERS);
     expect(await byToken(b, a)).toBe(ORDERS);
     const again = await res
-      .admin(a.url)
+      .admin(a)
       .restoreIdentity({ spiffeId: ORDERS })
       .catch((e: unknown) => ConnectError.from(e));
     expect((again as ConnectError).code).toBe(Code.NotFound);

@@ -61,7 +61,7 @@ async function firstCredentials(cp: ControlPlane): Promise<IssuedCredentials> {
 describe("revoked identities, against the real control plane on the file store", { timeout: 30_000 }, () => {
   it("a revoked ID gets nothing, by renewal proof or fresh token, with the reason; restored, both work again", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir(), trustDomain: TD });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const held = await firstCredentials(cp);
     expect(await signRenewal(cp, held)).toEqual({ ok: true, spiffeId: ORDERS });
 
@@ -98,7 +98,7 @@ describe("revoked identities, against the real control plane on the file store",
 
   it("refuses an ID that is not a SPIFFE ID, not a workload identity, or of another trust domain, naming it", async () => {
     const cp = await res.controlPlane({ dataDir: await res.tempDir(), trustDomain: TD });
-    const admin = res.admin(cp.url);
+    const admin = res.admin(cp);
     const cases: [string, string][] = [
       ["spiffe://corp.test/ns/shop/sa/", "path ends with '/'"],
       ["https://corp.test/ns/shop/sa/orders", `scheme "https" is not 'spiffe'`],
@@ -130,12 +130,12 @@ describe("revoked identities, against the real control plane on the file store",
   it("the list survives a restart on the same data directory", async () => {
     const dataDir = await res.tempDir();
     const first = await res.controlPlane({ dataDir, trustDomain: TD });
-    await res.admin(first.url).revokeIdentity({ spiffeId: ORDERS, reason: "decommissioned" });
-    await res.admin(first.url).revokeIdentity({ spiffeId: PAYMENTS });
+    await res.admin(first).revokeIdentity({ spiffeId: ORDERS, reason: "decommissioned" });
+    await res.admin(first).revokeIdentity({ spiffeId: PAYMENTS });
     await first.close();
 
     const second = await res.controlPlane({ dataDir, trustDomain: TD });
-    const listed = await res.admin(second.url).listRevokedIdentities({});
+    const listed = await res.admin(second).listRevokedIdentities({});
     expect(listed.identities.map((r) => [r.spiffeId, r.reason])).toEqual([
       [ORDERS, "decommissioned"],
       [PAYMENTS, ""],

@@ -4,28 +4,13 @@ import { join } from "node:path";
 import { parseMeshConfig } from "@weft/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { runCli } from "../../src/cli/run.ts";
 import { WEFT_GROUP, WEFT_RESOURCES, WEFT_VERSION } from "../../src/kubernetes/resources.ts";
 import { endpointAddresses, Resources } from "../helpers.ts";
+import { weftInProcess } from "../weft-cli.ts";
 import { kubeconfigFor, loadRecording, RecordedApiServer } from "./recorded-api-server.ts";
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
-
-async function weft(args: string[]) {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    env: {},
-  });
-  return { code, out, err };
-}
 
 describe("startControlPlane({ kubernetes })", () => {
   it("serves the cluster's configuration and endpoints to data planes and the CLI, and refuses weft apply", async () => {
@@ -59,7 +44,7 @@ describe("startControlPlane({ kubernetes })", () => {
       "the relisted slice",
     );
 
-    const explained = await weft([
+    const explained = await weftInProcess([
       "explain",
       "--server",
       cp.url,
@@ -76,7 +61,7 @@ describe("startControlPlane({ kubernetes })", () => {
     expect(explained.out).toContain("ALLOWED: allowed by shop/frontend-may-order rule 0");
 
     const applied = await resources
-      .admin(cp.url)
+      .admin(cp)
       .apply({ config: parseMeshConfig({ file: "x.yaml", text: "" }) })
       .catch((e: Error) => e);
     expect(String(applied)).toContain("takes its configuration from Kubernetes");

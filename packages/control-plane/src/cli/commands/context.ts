@@ -19,4 +19,5 @@ export function parse<O extends Options>(command: string, args: string[], option
   }
 }
 
-export const serverOption = { server: { type: "string" } } as const;
+/** The options of every command that talks to a control plane's admin API. */
+export const serverOption = { server: { type: "string" }, "admin-token-file": { type: "string" } } as const;

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { MeshConfigSchema } from "@weft/core/model";
 import { ExplainError, type ExplainedStep, type Explanation, explainCall } from "../../explain/explain.ts";
-import { DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -54,7 +54,8 @@ export async function explain(args: string[], ctx: CliContext): Promise<number> 
     headers[name.toLowerCase()] = h.slice(eq + 1).trim();
   }
   const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const [config, endpoints] = await withAdmin(server, (admin) =>
+  const token = await adminToken(values, ctx.env);
+  const [config, endpoints] = await withAdmin(server, token, (admin) =>
     Promise.all([admin.getConfig({}), admin.listEndpoints({})]),
   );
   let explanation: Explanation;

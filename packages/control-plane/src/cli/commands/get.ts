@@ -8,7 +8,7 @@ import {
   ServiceEndpointsSchema,
   ServiceSchema,
 } from "@weft/core/model";
-import { DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table, when } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -27,12 +27,13 @@ export async function get(args: string[], ctx: CliContext): Promise<number> {
   );
   const format = outputFormat(values.output);
   const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
+  const token = await adminToken(values, ctx.env);
   const [what, filter] = positionals;
   switch (what) {
     case "services":
     case "service":
     case "svc": {
-      const [config, endpoints] = await withAdmin(server, (admin) =>
+      const [config, endpoints] = await withAdmin(server, token, (admin) =>
         Promise.all([admin.getConfig({}), admin.listEndpoints({})]),
       );
       const services = config.config?.services ?? [];
@@ -67,7 +68,7 @@ export async function get(args: string[], ctx: CliContext): Promise<number> {
     case "endpoints":
     case "endpoint":
     case "ep": {
-      const res = await withAdmin(server, (admin) => admin.listEndpoints({ service: filter ?? "" }));
+      const res = await withAdmin(server, token, (admin) => admin.listEndpoints({ service: filter ?? "" }));
       if (format !== "table") {
         ctx.out(
           structured(
@@ -99,7 +100,7 @@ export async function get(args: string[], ctx: CliContext): Promise<number> {
     }
     case "proxies":
     case "proxy": {
-      const res = await withAdmin(server, (admin) => admin.listProxies({}));
+      const res = await withAdmin(server, token, (admin) => admin.listProxies({}));
       if (format !== "table") {
         ctx.out(
           structured(

@@ -11,7 +11,8 @@ export const serveUsage = `usage: weft control-plane [--data-dir DIR] [--port N]
                           [--dashboard-port N|off] [--store ${STORE_URL_FORM} [--prefix P]]
   --data-dir   where configuration is kept (default ./weft-data)
   --port       port of the discovery and admin API (default ${DEFAULT_CONTROL_PLANE_PORT})
-  --host       address to listen on (default 127.0.0.1; the API has no authentication yet)
+  --host       address to listen on (default 127.0.0.1: the admin API asks for a token, kept
+               in DIR/admin-token, but travels in plaintext)
   --grace      how long an endpoint outlives its data plane's stream (default 10s)
   --dashboard-port  port of the web dashboard, plain HTTP on the same host (default
                ${DEFAULT_DASHBOARD_PORT}, or a free port with --port 0; 0 = any free port; off = none)
@@ -80,6 +81,7 @@ export async function serve(args: string[], ctx: CliContext): Promise<number> {
   }
   const where = values.store === undefined ? `data dir ${dataDir}` : `store ${values.store}`;
   ctx.out(`weft control plane listening on ${cp.url} (${where})\n`);
+  if (cp.adminTokenFile) ctx.out(`admin token in ${cp.adminTokenFile} (the weft command reads it there)\n`);
   if (cp.dashboardUrl) ctx.out(`weft dashboard at ${cp.dashboardUrl}\n`);
   await new Promise<void>((done) => {
     const stop = () => {

@@ -1,7 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ProxyStatusSchema } from "@weft/core/model";
-import { DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table, when } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -21,7 +21,8 @@ export async function status(args: string[], ctx: CliContext): Promise<number> {
     throw new CliError(`weft status takes no arguments, got "${positionals[0]}"\n\n${statusUsage}`);
   const format = outputFormat(values.output);
   const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const [config, proxies] = await withAdmin(server, (admin) =>
+  const token = await adminToken(values, ctx.env);
+  const [config, proxies] = await withAdmin(server, token, (admin) =>
     Promise.all([admin.getConfig({}), admin.listProxies({})]),
   );
   if (format !== "table") {

@@ -1,6 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseDuration } from "@weft/core";
-import { DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
 import { CliError } from "../cli-error.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
 
@@ -30,7 +30,8 @@ export async function token(args: string[], ctx: CliContext): Promise<number> {
     ttlSeconds = Math.round(s);
   }
   const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const res = await withAdmin(server, (admin) =>
+  const token = await adminToken(values, ctx.env);
+  const res = await withAdmin(server, token, (admin) =>
     admin.createToken({ serviceAccount: values.sa, namespace: values.namespace ?? "", ttlSeconds }),
   );
   ctx.out(`${res.token}\n`);
