@@ -163,7 +163,10 @@ export async function runDemo(ctx: RunContext, started: Started): Promise<Verdic
   const inventoryEjections = () => monitor.row(shop.inventory[0]?.name ?? "")?.ejections ?? 0;
 
   const metricsUrls: [string, string][] = [
-    ["control plane", `${shop.cp.url} (weft status --server ${shop.cp.url})`],
+    [
+      "control plane",
+      `${shop.cp.url} (weft status --server ${shop.cp.url} --admin-token-file ${shop.cp.adminTokenFile})`,
+    ],
     ["loadgen", sources.loadgen.url],
     ["orders", `http://127.0.0.1:${ordersPorts.admin}/metrics  (/traffic, /health)`],
     ["catalog", `http://127.0.0.1:${shop.catalog.adminPort}/metrics  (/stats, /config_dump)`],
