@@ -23,17 +23,9 @@ describe("weft explain against a running control plane", () => {
   it("explains from the live config: exit 0 allowed, 3 denied, 1 for a mistake, 2 unreachable", async () => {
     const cp = await resources.controlPlane({ dataDir: await resources.tempDir() });
     await resources.admin(cp).apply({ config: parseMeshConfig({ file: "shop.yaml", text }) });
-    const server = ["--server", cp.url];
+    const explain = (...args: string[]) => weftInProcess(["explain", "--server", cp.url, ...args]);
 
-    const allowed = await weftInProcess([
-      "explain",
-      ...server,
-      "--from",
-      "frontend",
-      "--to",
-      "orders",
-      "shop.v1.OrderService/Get",
-    ]);
+    const allowed = await explain("--from", "frontend", "--to", "orders", "shop.v1.OrderService/Get");
     expect(allowed.err).toBe("");
     expect(allowed.code).toBe(0);
     expect(allowed.out).toContain(
@@ -45,9 +37,7 @@ describe("weft explain against a running control plane", () => {
     expect(allowed.out).toContain("authorization: ALLOWED: allowed by shop/frontend-may-order rule 1");
     expect(allowed.out).toContain("verdict: ALLOWED");
 
-    const denied = await weftInProcess([
-      "explain",
-      ...server,
+    const denied = await explain(
       "--from",
       "frontend",
       "--to",
@@ -55,7 +45,7 @@ describe("weft explain against a running control plane", () => {
       "shop.v1.OrderService/Delete",
       "-o",
       "json",
-    ]);
+    );
     expect(denied.code).toBe(3);
     const json = JSON.parse(denied.out);
     expect(json.allowed).toBe(false);
@@ -65,33 +55,23 @@ describe("weft explain against a running control plane", () => {
       ruleIndex: 0,
     });
 
-    const canary = await weftInProcess([
-      "explain",
-      ...server,
+    const canary = await explain(
       "--from=frontend",
       "--to=orders",
       "-H",
       "X-Canary=1",
       "shop.v1.OrderService/Get",
-    ]);
+    );
     expect(canary.code).toBe(0);
     expect(canary.out).toContain(
       'route     shop/orders-canary (priority 10) matching [header x-canary = "1"]',
     );
     expect(canary.out).toContain("destination shop/orders-v2");
 
-    const mistake = await weftInProcess([
-      "explain",
-      ...server,
-      "--from",
-      "frontend",
-      "--to",
-      "orders",
-      "Get",
-    ]);
+    const mistake = await explain("--from", "frontend", "--to", "orders", "Get");
     expect(mistake.code).toBe(1);
     expect(mistake.err).toContain('"Get" is neither an RPC method');
-    const noFrom = await weftInProcess(["explain", ...server, "/x"]);
+    const noFrom = await explain("/x");
     expect(noFrom.code).toBe(1);
     expect(noFrom.err).toContain("needs --from");
 
