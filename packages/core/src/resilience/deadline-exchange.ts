@@ -2,8 +2,8 @@ import { Code } from "@connectrpc/connect";
 import type { MeshCall, MeshResponse } from "../call/call.ts";
 import type { Exchange, FilterRun } from "../chain/filter.ts";
 import type { Clock } from "../clock/clock.ts";
+import type { DeadlineTimer, DeadlineTimers, DeadlineWatcher } from "../clock/deadline-timers.ts";
 import type { MeshError } from "../errors/mesh-error.ts";
-import type { DeadlineTimer, DeadlineTimers, DeadlineWatcher } from "./deadline-timers.ts";
 
 /** The error of a deadline of `ms` that passed during `call` (made once per step, not per call). */
 export type Expire = (call: MeshCall, ms: number) => MeshError;

@@ -3,10 +3,10 @@ import { forkCall, type MeshCall } from "../call/call.ts";
 import { filterStep, type Interceptor, interceptorOf } from "../chain/chain.ts";
 import type { Filter, FilterRun } from "../chain/filter.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
+import { deadlineTimers } from "../clock/deadline-timers.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { DeadlineExchange, type Expire } from "./deadline-exchange.ts";
 import { writeDeadlineHeaders } from "./deadline-headers.ts";
-import { deadlineTimers } from "./deadline-timers.ts";
 import { PER_TRY_TIMEOUT_PLUGIN } from "./retry-on.ts";
 import { formatMs } from "./timeout.ts";
 

@@ -3,12 +3,12 @@ import { forkCall, type MeshCall, type Place } from "../call/call.ts";
 import { filterStep, type Interceptor, interceptorOf } from "../chain/chain.ts";
 import type { Filter, FilterRun } from "../chain/filter.ts";
 import { definePlugin, type PluginContext } from "../chain/plugin.ts";
+import { deadlineTimers } from "../clock/deadline-timers.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { type TimeoutPolicy, TimeoutPolicySchema } from "../gen/weft/v1/policy_pb.js";
 import { attemptsStarted } from "./attributes.ts";
 import { DeadlineExchange, type Expire } from "./deadline-exchange.ts";
 import { deadlineFromHeaders, writeDeadlineHeaders } from "./deadline-headers.ts";
-import { deadlineTimers } from "./deadline-timers.ts";
 import { msFromDuration } from "./duration.ts";
 import { policyFromJson } from "./plugin-options.ts";
 

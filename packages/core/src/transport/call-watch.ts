@@ -1,7 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import type { Place } from "../call/call.ts";
 import { type Canceller, watchAbort } from "../call/cancellation.ts";
-import type { Clock, TimerHandle } from "../clock/clock.ts";
+import type { Clock } from "../clock/clock.ts";
+import { type DeadlineTimer, type DeadlineWatcher, deadlineTimers } from "../clock/deadline-timers.ts";
 import { MeshError } from "../errors/mesh-error.ts";
 import { provenance } from "./stream-errors.ts";
 
@@ -9,19 +10,17 @@ import { provenance } from "./stream-errors.ts";
  * Watches a call's cancellation (or an abort signal) and deadline (absolute ms on the clock) and says once, with a
  * MeshError, why the call must stop: Canceled or DeadlineExceeded.
  */
-export class CallWatch {
+export class CallWatch implements DeadlineWatcher {
   reason: MeshError | undefined;
   /** Set once the request left this process: a stop after that may have had effects. */
   sent = false;
-  readonly #clock: Clock;
   readonly #place: Place;
   readonly #key: string;
   #unwatch: (() => void) | undefined;
-  #timer: TimerHandle | undefined;
+  #timer: DeadlineTimer | undefined;
   #listeners: Array<(reason: MeshError) => void> = [];
 
   constructor(clock: Clock, place: Place, key: string, canceller?: Canceller, deadline?: number) {
-    this.#clock = clock;
     this.#place = place;
     this.#key = key;
     if (canceller?.aborted) {
@@ -30,9 +29,13 @@ export class CallWatch {
     }
     if (canceller) this.#unwatch = watchAbort(canceller, this.#onAbort);
     if (deadline !== undefined) {
-      const ms = deadline - clock.now();
+      const now = clock.now();
+      const ms = deadline - now;
       if (ms <= 0) this.#stop(Code.DeadlineExceeded, `the deadline passed before the call to ${key} started`);
-      else this.#timer = clock.setTimeout(this.#onDeadline, ms);
+      // On the deadline timers the chain's timeout step uses: whole milliseconds (never
+      // early, at most one late) make calls of one route share a queue and its clock timer,
+      // instead of a platform timer set and cleared per call.
+      else this.#timer = deadlineTimers(clock).start(Math.ceil(ms), this, now);
     }
   }
 
@@ -41,7 +44,7 @@ export class CallWatch {
     this.#stop(Code.Canceled, `the call to ${this.#key} was canceled: ${reasonText(reason)}`);
   };
 
-  readonly #onDeadline = () => {
+  deadlinePassed(): void {
     this.#timer = undefined;
     this.#stop(
       Code.DeadlineExceeded,
@@ -49,7 +52,7 @@ export class CallWatch {
         ? `deadline exceeded waiting for ${this.#key} to complete the call`
         : `deadline exceeded before the call could be sent to ${this.#key}`,
     );
-  };
+  }
 
   #stop(code: Code, reason: string): void {
     if (this.reason) return;
@@ -95,10 +98,8 @@ export class CallWatch {
     const unwatch = this.#unwatch;
     this.#unwatch = undefined;
     unwatch?.();
-    if (this.#timer !== undefined) {
-      this.#clock.clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#timer?.cancel();
+    this.#timer = undefined;
   }
 }
 

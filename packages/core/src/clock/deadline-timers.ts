@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "../clock/clock.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
 
 /** A timer set with `deadlineTimers(clock).start`; `cancel` is idempotent. */
 export interface DeadlineTimer {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { DeadlineTimers } from "../../src/clock/deadline-timers.ts";
 import { FakeClock } from "../../src/clock/fake-clock.ts";
-import { DeadlineTimers } from "../../src/resilience/deadline-timers.ts";
 
 describe("DeadlineTimers", () => {
   it("fires each timer at its due time, never earlier, and never once cancelled", async () => {
