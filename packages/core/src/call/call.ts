@@ -44,55 +44,6 @@ export interface CallBody {
   readonly value: unknown;
 }
 
-/**
- * One call as every step of the chain sees it, whatever the protocol or the shape (in-process
- * or sidecar) of the data plane running the chain. Steps read and change it; per-attempt
- * copies are made with `forkCall`.
- */
-export interface MeshCall {
-  readonly kind: CallKind;
-  readonly place: Place;
-  /** Destination service name, and its namespace. */
-  service: string;
-  namespace: string;
-  /** RPC method as `package.Service/Method`; empty for plain HTTP and L4 streams. */
-  readonly method: string;
-  /** HTTP path (`/package.Service/Method` for RPCs); empty for L4 streams. */
-  readonly path: string;
-  readonly httpMethod: string;
-  readonly headers: Headers;
-  /** Absolute deadline on the chain's clock (ms), or undefined for none. */
-  deadline: number | undefined;
-  /** May the call be sent more than once (idempotency_level, HTTP method semantics)? */
-  readonly idempotent: boolean;
-  /** The caller's identity, where known (inbound: from its certificate, never a header). */
-  source: PeerIdentity | undefined;
-  /** The identity the callee must prove; outbound steps and transports check it. */
-  destination: PeerIdentity | undefined;
-  /** Name of the route that matched, for telemetry and error provenance. */
-  route: string | undefined;
-  /** The endpoint picked for this attempt. */
-  endpoint: EndpointRef | undefined;
-  /** 1 for the first attempt. */
-  attempt: number;
-  /**
-   * When the call entered the chain (for an attempt: when the attempt began), on the
-   * chain's clock; undefined when no one stamped it (a chain composed without a clock).
-   * Steps that need the time at entry read it here: a clock read costs a tenth of a step.
-   */
-  startedAt: number | undefined;
-  /**
-   * Cancelled when the caller goes away or a policy gives up on this attempt. Steps that
-   * may give up on their own take a `child()`, abort it, and `release()` it when done.
-   */
-  readonly cancellation: Cancellation;
-  /** `cancellation.signal`: an AbortSignal for transports and APIs that take one, made on first read. */
-  readonly signal: AbortSignal;
-  readonly body: CallBody;
-  /** Per-call state of plugins, keyed by a symbol or a name the plugin owns. */
-  readonly attributes: Map<string | symbol, unknown>;
-}
-
 /** How a call ended, known once its response is complete (streams included). */
 export interface CallOutcome {
   /** gRPC/Connect code; Code.OK is 0. Undefined for plain HTTP, which reports `status`. */
@@ -167,31 +118,54 @@ export interface NewCall {
 }
 
 /**
- * The MeshCall of newCall and forkCall: a class so that every call has one shape and
- * `signal` can be made only when read (an AbortController per call is a third of what a
- * call costs the chain, and most steps never look at it).
+ * One call as every step of the chain sees it, whatever the protocol or the shape (in-process
+ * or sidecar) of the data plane running the chain. Steps read and change it; calls are made
+ * with `newCall` and per-attempt copies with `forkCall`. A class, so that every call has one
+ * shape and `signal` is made only when read (an AbortController per call is a third of what
+ * a call costs the chain, and most steps never look at it).
  */
-class Call implements MeshCall {
+export class MeshCall {
   readonly kind: CallKind;
   readonly place: Place;
+  /** Destination service name, and its namespace. */
   service: string;
   namespace: string;
+  /** RPC method as `package.Service/Method`; empty for plain HTTP and L4 streams. */
   readonly method: string;
+  /** HTTP path (`/package.Service/Method` for RPCs); empty for L4 streams. */
   readonly path: string;
   readonly httpMethod: string;
   readonly headers: Headers;
+  /** Absolute deadline on the chain's clock (ms), or undefined for none. */
   deadline: number | undefined;
+  /** May the call be sent more than once (idempotency_level, HTTP method semantics)? */
   readonly idempotent: boolean;
+  /** The caller's identity, where known (inbound: from its certificate, never a header). */
   source: PeerIdentity | undefined;
+  /** The identity the callee must prove; outbound steps and transports check it. */
   destination: PeerIdentity | undefined;
+  /** Name of the route that matched, for telemetry and error provenance. */
   route: string | undefined;
+  /** The endpoint picked for this attempt. */
   endpoint: EndpointRef | undefined;
+  /** 1 for the first attempt. */
   attempt: number;
+  /**
+   * When the call entered the chain (for an attempt: when the attempt began), on the
+   * chain's clock; undefined when no one stamped it (a chain composed without a clock).
+   * Steps that need the time at entry read it here: a clock read costs a tenth of a step.
+   */
   startedAt: number | undefined;
+  /**
+   * Cancelled when the caller goes away or a policy gives up on this attempt. Steps that
+   * may give up on their own take a `child()`, abort it, and `release()` it when done.
+   */
   readonly cancellation: Cancellation;
   readonly body: CallBody;
+  /** Per-call state of plugins, keyed by a symbol or a name the plugin owns. */
   readonly attributes: Map<string | symbol, unknown>;
 
+  /** Use `newCall` or `forkCall`, which fill in what a data plane would. */
   constructor(
     kind: CallKind,
     place: Place,
@@ -234,6 +208,7 @@ class Call implements MeshCall {
     this.attributes = attributes;
   }
 
+  /** `cancellation.signal`: an AbortSignal for transports and APIs that take one, made on first read. */
   get signal(): AbortSignal {
     return this.cancellation.signal;
   }
@@ -249,7 +224,7 @@ export function newCall(init: NewCall): MeshCall {
     init.ownHeaders === true && (init.headers instanceof MeshHeaders || init.headers instanceof Headers)
       ? init.headers
       : new MeshHeaders(init.headers);
-  return new Call(
+  return new MeshCall(
     init.kind,
     init.place,
     init.service,
@@ -296,7 +271,7 @@ export interface ForkCall {
 export function forkCall(call: MeshCall, init: ForkCall = {}): MeshCall {
   const cancellation =
     init.cancellation ?? (init.signal !== undefined ? Cancellation.follow(init.signal) : call.cancellation);
-  return new Call(
+  return new MeshCall(
     call.kind,
     call.place,
     call.service,

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { type MeshCall, newCall, type Place, settledResponse } from "../../src/call/call.ts";
+import { forkCall, type MeshCall, newCall, type Place, settledResponse } from "../../src/call/call.ts";
 import { compose, type Handler, terminalStep } from "../../src/chain/chain.ts";
 import { instantiatePlugin } from "../../src/chain/plugin.ts";
 import { sleep } from "../../src/clock/clock.ts";
@@ -49,7 +49,8 @@ describe("access-log plugin", () => {
         c.route = "reads";
         await sleep(clock, 30);
         c.attributes.set(RETRY_COUNT, 1);
-        const attempt = { ...c, attempt: 2, endpoint };
+        const attempt = forkCall(c, { attempt: 2 });
+        attempt.endpoint = endpoint;
         return next(attempt);
       },
     };
