@@ -214,6 +214,10 @@ export class MeshCall {
   }
 }
 
+function isHeaders(headers: unknown): headers is Headers {
+  return headers instanceof MeshHeaders || headers instanceof Headers;
+}
+
 /** The body of a call made without one (an L4 stream's, a GET's): nothing to send, so always replayable. */
 const NO_BODY: CallBody = Object.freeze({ replayable: true, value: undefined });
 
@@ -221,9 +225,7 @@ const NO_BODY: CallBody = Object.freeze({ replayable: true, value: undefined });
 export function newCall(init: NewCall): MeshCall {
   const method = init.method ?? "";
   const headers =
-    init.ownHeaders === true && (init.headers instanceof MeshHeaders || init.headers instanceof Headers)
-      ? init.headers
-      : new MeshHeaders(init.headers);
+    init.ownHeaders === true && isHeaders(init.headers) ? init.headers : new MeshHeaders(init.headers);
   return new MeshCall(
     init.kind,
     init.place,
@@ -294,18 +296,25 @@ export function forkCall(call: MeshCall, init: ForkCall = {}): MeshCall {
   );
 }
 
-/** A response that is complete as it stands (errors turned into responses, tests). */
+/**
+ * A response that is complete as it stands (a body read whole, errors turned into
+ * responses, tests): its outcome comes with the head, so the chain's steps need not wait a
+ * turn for it.
+ */
 export function settledResponse(init: {
   status: number;
   code?: Code;
   headers?: ConstructorParameters<typeof Headers>[0];
+  /** Take `headers` (a Headers read off the wire for this response alone) instead of copying them. */
+  ownHeaders?: boolean;
   body?: unknown;
   endpoint?: EndpointRef;
 }): MeshResponse {
   const outcome: CallOutcome = { code: init.code, status: init.status };
   return {
     status: init.status,
-    headers: new MeshHeaders(init.headers),
+    headers:
+      init.ownHeaders === true && isHeaders(init.headers) ? init.headers : new MeshHeaders(init.headers),
     code: init.code,
     body: init.body,
     endpoint: init.endpoint,

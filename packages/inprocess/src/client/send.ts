@@ -8,6 +8,7 @@ import {
   MeshError,
   type MeshResponse,
   type Place,
+  settledResponse,
 } from "@weft/core";
 import {
   grpcStatus,
@@ -58,17 +59,14 @@ async function buffered(
     body: replay(chunks),
     trailer,
   };
-  // Read whole: the outcome is known with the head, so the chain's steps need not wait a turn.
-  const outcome: CallOutcome = { code, status: res.status };
-  return {
+  return settledResponse({
     status: res.status,
-    headers: res.headers,
     code,
+    headers: res.headers,
+    ownHeaders: true,
     body: universal,
     endpoint,
-    settled: Promise.resolve(outcome),
-    outcome,
-  };
+  });
 }
 
 function streamed(

@@ -15,6 +15,7 @@ import {
   type MeshResponse,
   newCall,
   type PeerIdentity,
+  settledResponse,
   type Transcoder,
 } from "@weft/core";
 import type { Stats } from "../admin/stats.ts";
@@ -253,15 +254,7 @@ export class ProtocolConverter {
       body = await grpcBody(p.plan, p.ex.method, p.ex.path, p.ex.headers, p.ex.body, this.#request);
     } catch (err) {
       if (!(err instanceof ConvertError)) throw err;
-      const outcome = { code: err.code, status: err.status };
-      return {
-        status: err.status,
-        headers: new Headers(),
-        code: err.code,
-        body: { failure: failureOf(err) },
-        settled: Promise.resolve(outcome),
-        outcome,
-      };
+      return settledResponse({ status: err.status, code: err.code, body: { failure: failureOf(err) } });
     }
     const out: OutgoingHttpHeaders = {};
     headers.forEach((value, name) => {
