@@ -1,6 +1,6 @@
 import { ConfigError } from "@weft/core";
 import { loadMeshConfigFiles } from "@weft/core/node";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError } from "../cli-error.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
 
@@ -32,11 +32,10 @@ export async function apply(args: string[], ctx: CliContext): Promise<number> {
     if (e instanceof ConfigError) throw new CliError(`${e.message}\nnothing was applied`);
     throw e;
   }
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
+  const target = await adminTarget(values, ctx.env);
   const dryRun = values["dry-run"] ?? false;
   const expectedVersion = values["expected-version"] ?? "";
-  const res = await withAdmin(server, token, (admin) => admin.apply({ config, dryRun, expectedVersion }));
+  const res = await withAdmin(target, (admin) => admin.apply({ config, dryRun, expectedVersion }));
   if (res.changed.length === 0) {
     ctx.out(`no changes; configuration version ${res.version} stays in force\n`);
     return 0;

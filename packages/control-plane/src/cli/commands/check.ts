@@ -19,7 +19,7 @@ import {
 import { serviceKey } from "../../config/keys.ts";
 import { validateMeshConfig } from "../../config/validate.ts";
 import { formatMs } from "../../explain/describe.ts";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError, EXIT_UNREACHABLE } from "../cli-error.ts";
 import { outputFormat, structured } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -221,13 +221,12 @@ export async function check(args: string[], ctx: CliContext): Promise<number> {
   const within = values["cert-within"] === undefined ? 6 * 3600 : parseDuration(values["cert-within"]);
   if (within === undefined)
     throw new CliError(`--cert-within must be a duration like 24h or 30m, got "${values["cert-within"]}"`);
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
+  const target = await adminTarget(values, ctx.env);
 
-  const reach = { group: "control plane", title: `control plane is reachable at ${server}`, hint: "" };
+  const reach = { group: "control plane", title: `control plane is reachable at ${target.url}`, hint: "" };
   let state: MeshState;
   try {
-    const [config, endpoints, proxies] = await withAdmin(server, token, (admin) =>
+    const [config, endpoints, proxies] = await withAdmin(target, (admin) =>
       Promise.all([admin.getConfig({}), admin.listEndpoints({}), admin.listProxies({})]),
     );
     state = {

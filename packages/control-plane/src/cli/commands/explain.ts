@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { MeshConfigSchema } from "@weft/core/model";
 import { ExplainError, type ExplainedStep, type Explanation, explainCall } from "../../explain/explain.ts";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -53,9 +53,8 @@ export async function explain(args: string[], ctx: CliContext): Promise<number> 
     }
     headers[name.toLowerCase()] = h.slice(eq + 1).trim();
   }
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
-  const [config, endpoints] = await withAdmin(server, token, (admin) =>
+  const target = await adminTarget(values, ctx.env);
+  const [config, endpoints] = await withAdmin(target, (admin) =>
     Promise.all([admin.getConfig({}), admin.listEndpoints({})]),
   );
   let explanation: Explanation;

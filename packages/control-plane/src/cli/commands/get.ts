@@ -8,7 +8,7 @@ import {
   ServiceEndpointsSchema,
   ServiceSchema,
 } from "@weft/core/model";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table, when } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -26,14 +26,13 @@ export async function get(args: string[], ctx: CliContext): Promise<number> {
     getUsage,
   );
   const format = outputFormat(values.output);
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
+  const target = await adminTarget(values, ctx.env);
   const [what, filter] = positionals;
   switch (what) {
     case "services":
     case "service":
     case "svc": {
-      const [config, endpoints] = await withAdmin(server, token, (admin) =>
+      const [config, endpoints] = await withAdmin(target, (admin) =>
         Promise.all([admin.getConfig({}), admin.listEndpoints({})]),
       );
       const services = config.config?.services ?? [];
@@ -68,7 +67,7 @@ export async function get(args: string[], ctx: CliContext): Promise<number> {
     case "endpoints":
     case "endpoint":
     case "ep": {
-      const res = await withAdmin(server, token, (admin) => admin.listEndpoints({ service: filter ?? "" }));
+      const res = await withAdmin(target, (admin) => admin.listEndpoints({ service: filter ?? "" }));
       if (format !== "table") {
         ctx.out(
           structured(
@@ -100,7 +99,7 @@ export async function get(args: string[], ctx: CliContext): Promise<number> {
     }
     case "proxies":
     case "proxy": {
-      const res = await withAdmin(server, token, (admin) => admin.listProxies({}));
+      const res = await withAdmin(target, (admin) => admin.listProxies({}));
       if (format !== "table") {
         ctx.out(
           structured(

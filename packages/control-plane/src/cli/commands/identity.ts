@@ -1,7 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type RevokedIdentity, RevokedIdentitySchema } from "@weft/core/model";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -24,8 +24,7 @@ export async function identity(args: string[], ctx: CliContext): Promise<number>
     identityUsage,
   );
   const [what, spiffeId, ...extra] = positionals;
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
+  const target = await adminTarget(values, ctx.env);
   const needsId = what === "revoke" || what === "restore";
   if (needsId && (spiffeId === undefined || extra.length > 0))
     throw new CliError(
@@ -35,7 +34,7 @@ export async function identity(args: string[], ctx: CliContext): Promise<number>
     throw new CliError(`--reason goes with weft identity revoke only\n\n${identityUsage}`);
   switch (what) {
     case "revoke": {
-      const res = await withAdmin(server, token, (admin) =>
+      const res = await withAdmin(target, (admin) =>
         admin.revokeIdentity({ spiffeId: spiffeId ?? "", reason: values.reason ?? "" }),
       );
       ctx.out(`revoked ${res.revoked?.spiffeId ?? spiffeId}\n`);
@@ -45,9 +44,7 @@ export async function identity(args: string[], ctx: CliContext): Promise<number>
       return 0;
     }
     case "restore": {
-      const res = await withAdmin(server, token, (admin) =>
-        admin.restoreIdentity({ spiffeId: spiffeId ?? "" }),
-      );
+      const res = await withAdmin(target, (admin) => admin.restoreIdentity({ spiffeId: spiffeId ?? "" }));
       ctx.out(`restored ${res.restored?.spiffeId ?? spiffeId}\n`);
       return 0;
     }
@@ -55,7 +52,7 @@ export async function identity(args: string[], ctx: CliContext): Promise<number>
       if (positionals.length > 1)
         throw new CliError(`weft identity list takes no SPIFFE ID, got "${spiffeId}"\n\n${identityUsage}`);
       const format = outputFormat(values.output);
-      const res = await withAdmin(server, token, (admin) => admin.listRevokedIdentities({}));
+      const res = await withAdmin(target, (admin) => admin.listRevokedIdentities({}));
       if (format !== "table") {
         ctx.out(
           structured(

@@ -1,7 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ProxyStatusSchema } from "@weft/core/model";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError } from "../cli-error.ts";
 import { outputFormat, structured, table, when } from "../format.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
@@ -20,15 +20,14 @@ export async function status(args: string[], ctx: CliContext): Promise<number> {
   if (positionals.length > 0)
     throw new CliError(`weft status takes no arguments, got "${positionals[0]}"\n\n${statusUsage}`);
   const format = outputFormat(values.output);
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
-  const [config, proxies] = await withAdmin(server, token, (admin) =>
+  const target = await adminTarget(values, ctx.env);
+  const [config, proxies] = await withAdmin(target, (admin) =>
     Promise.all([admin.getConfig({}), admin.listProxies({})]),
   );
   if (format !== "table") {
     ctx.out(
       structured(format, {
-        server,
+        server: target.url,
         configVersion: config.version,
         proxies: proxies.proxies.map((p) => toJson(ProxyStatusSchema, p)),
       }),
@@ -50,7 +49,7 @@ export async function status(args: string[], ctx: CliContext): Promise<number> {
     when(p.certificateExpiry ? timestampMs(p.certificateExpiry) : undefined, now),
   ]);
   ctx.out(
-    `control plane ${server}: configuration version ${config.version}, ${proxies.proxies.length} data plane${proxies.proxies.length === 1 ? "" : "s"} connected${nacked ? `, ${nacked} rejecting their latest push` : ""}\n`,
+    `control plane ${target.url}: configuration version ${config.version}, ${proxies.proxies.length} data plane${proxies.proxies.length === 1 ? "" : "s"} connected${nacked ? `, ${nacked} rejecting their latest push` : ""}\n`,
   );
   ctx.out(
     table(

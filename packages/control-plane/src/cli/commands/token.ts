@@ -1,6 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseDuration } from "@weft/core";
-import { adminToken, DEFAULT_SERVER, withAdmin } from "../admin-client.ts";
+import { adminTarget, withAdmin } from "../admin-call.ts";
 import { CliError } from "../cli-error.ts";
 import { type CliContext, parse, serverOption } from "./context.ts";
 
@@ -29,9 +29,8 @@ export async function token(args: string[], ctx: CliContext): Promise<number> {
       throw new CliError(`--ttl must be a duration of at least 1s like 30m or 24h, got "${values.ttl}"`);
     ttlSeconds = Math.round(s);
   }
-  const server = values.server ?? ctx.env.WEFT_SERVER ?? DEFAULT_SERVER;
-  const token = await adminToken(values, ctx.env);
-  const res = await withAdmin(server, token, (admin) =>
+  const target = await adminTarget(values, ctx.env);
+  const res = await withAdmin(target, (admin) =>
     admin.createToken({ serviceAccount: values.sa, namespace: values.namespace ?? "", ttlSeconds }),
   );
   ctx.out(`${res.token}\n`);

@@ -3,21 +3,35 @@ import { join } from "node:path";
 import type { Client } from "@connectrpc/connect";
 import { Http2SessionManager } from "@connectrpc/connect-node";
 import type { AdminService } from "@weft/core/model";
-import { createAdminClient } from "../admin/admin-client.ts";
+import { type AdminTarget, createAdminClient } from "../admin/admin-client.ts";
 import { ADMIN_TOKEN_FILE } from "../admin/admin-token.ts";
 import { CliError, fromRpcError } from "./cli-error.ts";
 
-export const DEFAULT_SERVER = "http://127.0.0.1:15010";
+const DEFAULT_SERVER = "http://127.0.0.1:15010";
 
 /** Where `weft control-plane` keeps its data by default, relative to where it was started. */
 const DEFAULT_DATA_DIR = "weft-data";
+
+/**
+ * The control plane a command talks to, from its `serverOption`s: `--server`, else
+ * WEFT_SERVER, else the default; and the admin token to present (see adminToken).
+ */
+export async function adminTarget(
+  values: { server?: string; "admin-token-file"?: string },
+  env: Record<string, string | undefined>,
+): Promise<AdminTarget> {
+  return {
+    url: values.server ?? env.WEFT_SERVER ?? DEFAULT_SERVER,
+    adminToken: await adminToken(values, env),
+  };
+}
 
 /**
  * The admin token to present: the file `--admin-token-file` names, else WEFT_ADMIN_TOKEN,
  * else the one a control plane started in this directory keeps (`weft-data/admin-token`),
  * else none (the control plane then says where to find it).
  */
-export async function adminToken(
+async function adminToken(
   values: { "admin-token-file"?: string },
   env: Record<string, string | undefined>,
 ): Promise<string | undefined> {
@@ -42,17 +56,16 @@ export async function adminToken(
 
 /** Calls the admin API once and closes the connection, so the command can exit. */
 export async function withAdmin<T>(
-  server: string,
-  token: string | undefined,
+  target: AdminTarget,
   call: (admin: Client<typeof AdminService>) => Promise<T>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const sessionManager = new Http2SessionManager(server);
-  const admin = createAdminClient({ url: server, adminToken: token }, { sessionManager, timeoutMs });
+  const sessionManager = new Http2SessionManager(target.url);
+  const admin = createAdminClient(target, { sessionManager, timeoutMs });
   try {
     return await call(admin);
   } catch (e) {
-    throw fromRpcError(e, server);
+    throw fromRpcError(e, target.url);
   } finally {
     sessionManager.abort();
   }
