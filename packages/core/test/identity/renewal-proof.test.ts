@@ -71,17 +71,23 @@ async function proofBy(privateKey: Key, alg: keyof typeof KEYS, csr: x509.Pkcs10
   return new Uint8Array(await crypto.subtle.sign(SIGN[alg], privateKey, renewalProofMessage(csr)));
 }
 
+/** A root valid 10 h around T0 and an intermediate under it valid 5 h. */
+async function rootAndIntermediate() {
+  const root = await createRootCa({ trustDomain: TD, notBefore: T0 - HOUR, notAfter: T0 + 10 * HOUR });
+  const inter = await createIntermediateCa({
+    trustDomain: TD,
+    parent: root,
+    notBefore: T0 - HOUR,
+    notAfter: T0 + 5 * HOUR,
+  });
+  return { root, inter };
+}
+
 describe("renewal proof verification", () => {
   it.each(["ES256", "ES384", "RS256"] as const)(
     "accepts %s with a key of its kind, through an intermediate",
     async (alg) => {
-      const root = await createRootCa({ trustDomain: TD, notBefore: T0 - HOUR, notAfter: T0 + 10 * HOUR });
-      const inter = await createIntermediateCa({
-        trustDomain: TD,
-        parent: root,
-        notBefore: T0 - HOUR,
-        notAfter: T0 + 5 * HOUR,
-      });
+      const { root, inter } = await rootAndIntermediate();
       const held = await leafWith(inter, alg);
       const next = await csrFor(await keysOf("ES256"), "ES256");
       const verdict = await verifyRenewalProof({
@@ -136,13 +142,7 @@ describe("renewal proof verification", () => {
   });
 
   it("signRenewalProof writes what verifyRenewalProof accepts, one certificate an entry", async () => {
-    const root = await createRootCa({ trustDomain: TD, notBefore: T0 - HOUR, notAfter: T0 + 10 * HOUR });
-    const inter = await createIntermediateCa({
-      trustDomain: TD,
-      parent: root,
-      notBefore: T0 - HOUR,
-      notAfter: T0 + 5 * HOUR,
-    });
+    const { root, inter } = await rootAndIntermediate();
     const held = await leafWith(inter, "ES256");
     const next = (await csrFor(await keysOf("ES256"), "ES256")).toString("pem");
     const proof = await signRenewalProof({
