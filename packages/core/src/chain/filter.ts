@@ -114,7 +114,7 @@ class Run implements FilterRun {
   #floor = 0;
   #resolve: ((value: MeshResponse | Promise<MeshResponse>) => void) | undefined = undefined;
   #reject: ((reason: unknown) => void) | undefined = undefined;
-  #cuts: boolean;
+  readonly #cuts: boolean;
   #clock: Clock | undefined = undefined;
   #now = 0;
 
